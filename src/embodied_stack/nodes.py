@@ -1,0 +1,12 @@
+"""Every ROS node of the package: executable name -> ``module:function``.
+
+One table serves three consumers: ``setup.py`` turns it into console scripts
+(``embodied-stack-<name>`` on pip installs; also bare ``<name>`` for
+``ros2 run embodied_stack <name>`` when built on a ROS install), the launch runner
+starts ``python -m <module>``, and ``launch/stack.launch.py`` maps stack entries to
+executables. This file must stay importable without dependencies (setup.py execs it).
+"""
+
+NODES: dict[str, str] = {
+    "heartbeat": "embodied_stack.heartbeat.node:main",
+}
