@@ -1,0 +1,113 @@
+"""RGB-D frame -> objects on the support plane: the geometric detector.
+
+Stages (each timed, see :attr:`ObjectDetector.timings`): back-project a strided grid of
+pixels straight into the base frame, crop to the workspace, find/reuse the support
+plane, keep points above it, cluster them on a voxel grid, describe each cluster.
+Only points above the plane reach the voxel grid, so the expensive stages scale with
+the objects, not with the image.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from embodied_stack.perception.clustering import cluster_points
+from embodied_stack.perception.config import ObjectsConfig, ValidationConfig
+from embodied_stack.perception.describe import ObjectObservation, describe_cluster
+from embodied_stack.perception.geometry import DepthProjector, Transform
+from embodied_stack.perception.plane import Plane, PlaneEstimator
+from embodied_stack.perception.validation import check_intrinsics, check_rgbd
+
+
+@dataclass
+class RgbdFrame:
+    """One registered colour + depth capture, as the core consumes it."""
+
+    rgb: np.ndarray  # (H, W, 3) uint8
+    depth: np.ndarray  # (H, W) float32 m; NaN or 0 where invalid
+    intrinsics: np.ndarray  # 3x3 K
+    stamp: float  # s
+    camera_to_base: Transform  # pose of the optical frame in the base frame
+
+
+@dataclass
+class ObjectScene:
+    """What the detector found in one frame."""
+
+    objects: list[ObjectObservation]
+    plane: Plane | None
+    points: np.ndarray  # (N, 3) above-plane object points in base frame (for PointCloud2)
+    point_labels: np.ndarray  # (N,) cluster index into ``objects`` per point
+
+
+class ObjectDetector:
+    """The embedded default detector: no weights, works on any RGB-D camera over a table."""
+
+    def __init__(self, config: ObjectsConfig | None = None, validation: ValidationConfig | None = None,
+                 seed: int = 0) -> None:
+        self.config = config or ObjectsConfig()
+        self.validation = validation or ValidationConfig()
+        c = self.config
+        self.projector = DepthProjector(c.pixel_stride)
+        self.planes = PlaneEstimator(c.plane_iterations, c.plane_distance_m, c.plane_max_tilt_deg,
+                                     c.plane_reuse_min_inlier_fraction, seed)
+        self._lo = np.asarray(c.workspace_min, dtype=np.float32)
+        self._hi = np.asarray(c.workspace_max, dtype=np.float32)
+        if self._lo.shape != (3,) or self._hi.shape != (3,) or np.any(self._lo >= self._hi):
+            raise ValueError(f"objects.workspace_min {c.workspace_min} must be 3 values each below "
+                             f"workspace_max {c.workspace_max} (m, base frame)")
+        self.timings: dict[str, float] = {}  # ms per stage of the last frame
+
+    def detect(self, frame: RgbdFrame) -> ObjectScene:
+        """Validate and process one frame; raises ``InputRejected`` for unusable input."""
+        t0 = time.perf_counter()
+        v = self.validation
+        k = check_intrinsics(frame.intrinsics, frame.depth.shape[1], frame.depth.shape[0])
+        check_rgbd(frame.rgb, frame.depth, v.min_valid_depth_fraction)
+        points, pixels = self.projector.project(frame.depth, k, frame.camera_to_base, v.depth_min_m,
+                                                v.depth_max_m)
+        t1 = time.perf_counter()
+        inside = np.all((points > self._lo) & (points < self._hi), axis=1)
+        points, pixels = points[inside], pixels[inside]
+        t2 = time.perf_counter()
+        plane = self.planes.update(points)
+        t3 = time.perf_counter()
+        empty = ObjectScene([], plane, np.zeros((0, 3), np.float32), np.zeros(0, np.int64))
+        if plane is None:
+            self._record(t0, t1, t2, t3, t3, t3)
+            return empty
+        c = self.config
+        height = plane.distance(points)
+        above = (height > c.min_height_above_plane_m) & (height < c.max_object_height_m)
+        rot, origin = plane.frame()
+        obj_points, obj_pixels = points[above], pixels[above]
+        uvh = ((obj_points - origin) @ rot).astype(np.float32)
+        labels = cluster_points(uvh, c.voxel_size_m, c.min_cluster_voxels, c.cluster_bridge_voxels)
+        t4 = time.perf_counter()
+        rgb_flat = frame.rgb.reshape(-1, 3)
+        objects: list[ObjectObservation] = []
+        out_labels = np.full(len(labels), -1, dtype=np.int64)
+        order = np.argsort(labels, kind="stable")
+        bounds = np.searchsorted(labels[order], np.arange(labels.max(initial=-1) + 2))
+        for cluster in range(len(bounds) - 1):
+            members = order[bounds[cluster]:bounds[cluster + 1]]
+            cluster_uvh = uvh[members]
+            if np.max(np.ptp(cluster_uvh[:, :2], axis=0)) > c.max_cluster_extent_m:
+                continue  # a wall, the robot's own arm or a table edge, not an object
+            obs = describe_cluster(cluster_uvh, rgb_flat[obj_pixels[members]], rot, origin)
+            if obs is None:
+                continue
+            out_labels[members] = len(objects)
+            objects.append(obs)
+        t5 = time.perf_counter()
+        self._record(t0, t1, t2, t3, t4, t5)
+        keep = out_labels >= 0
+        return ObjectScene(objects, plane, obj_points[keep], out_labels[keep])
+
+    def _record(self, *t: float) -> None:
+        names = ("project", "crop", "plane", "cluster", "describe")
+        self.timings = {n: 1000 * (b - a) for n, a, b in zip(names, t[:-1], t[1:], strict=True)}
+        self.timings["total"] = 1000 * (t[-1] - t[0])
