@@ -202,6 +202,7 @@ class IndoorWorld(SimWorld):
 
     def __init__(self, config: IndoorConfig | None = None) -> None:
         self.config = config or IndoorConfig.from_yaml()
+        self.config.validate("IndoorWorld config")
         self.model = mujoco.MjModel.from_xml_path(str(paths.resolve(self.config.model)))
         self.data = mujoco.MjData(self.model)
         m = self.model
