@@ -61,5 +61,5 @@ def resolve(path: str | os.PathLike[str]) -> Path:
     else relative to the share dir (so ``config/nodes/x.yaml`` works anywhere)."""
     p = Path(path).expanduser()
     if p.is_absolute() or p.exists():
-        return p
+        return p.resolve()
     return share_dir() / p

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Set up everything embodied_stack needs, from nothing, idempotently:
+#   1. Debian packages (headless GL for MuJoCo, libusb for open3d, a C++ toolchain for the interfaces);
+#   2. .venv with the pinned dependencies (requirements/*.txt + requirements/constraints.txt);
+#   3. the interface package built into the venv (scripts/build_interfaces.sh);
+#   4. the package itself, editable.
+# Each step is skipped when a stamp (hash of its inputs) says it is already done, so a second run
+# only checks (about a second). Called by `make setup`, `make demo` and `make test`.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+venv="$repo/.venv"
+say() { printf '[setup] %s\n' "$*"; }
+hash_of() { cat "$@" | sha256sum | cut -c1-16; }
+
+# --- 1. Debian packages ---------------------------------------------------------------------------
+apt_pkgs=(libusb-1.0-0 libegl1 libgl1 libegl-mesa0 libgl1-mesa-dri libgomp1 cmake g++ make)
+missing=()
+for p in "${apt_pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
+if ((${#missing[@]})); then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing Debian packages: ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    say "missing Debian packages: ${missing[*]}"
+    say "run: sudo apt-get install -y ${missing[*]}   and run this again"; exit 1
+  fi
+fi
+
+# --- 2. virtual environment with pinned dependencies ------------------------------------------------
+py=${PYTHON:-python3}
+ver=$("$py" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+case "$ver" in 3.11|3.12) ;; *) say "Python $ver found; the ROS 2 Jazzy wheels need 3.11 or 3.12 (set PYTHON=...)"; exit 1;; esac
+[ -x "$venv/bin/python" ] || { say "creating $venv"; "$py" -m venv "$venv"; }
+deps_hash=$(hash_of requirements/*.txt setup.py src/embodied_stack/nodes.py)
+if [ "$(cat "$venv/.stamp-deps" 2>/dev/null)" != "$deps_hash" ]; then
+  say "installing pinned dependencies (first time: ~2-3 min, ~2.6 GB)"
+  t0=$SECONDS
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check \
+      -r requirements/runtime.txt -r requirements/build.txt -r requirements/test.txt \
+      -c requirements/constraints.txt 2>&1 | grep -v "is ignored: it is neither" || true
+  "$venv/bin/python" -m pip install -q --no-deps --disable-pip-version-check -e . 2>&1 | grep -v "is ignored" || true
+  tv=$("$venv/bin/python" -c 'import torch; print(torch.__version__)' | tail -n1)
+  case "$tv" in 2.13.0*) ;; *) say "torch $tv was installed instead of 2.13.0 (CPU): a dependency pulled it"; exit 1;; esac
+  echo "$deps_hash" > "$venv/.stamp-deps"
+  rm -f "$venv/.stamp-interfaces"   # a new rosidl may need a rebuild
+  say "dependencies installed in $((SECONDS - t0)) s"
+fi
+
+# --- 3. interface package ---------------------------------------------------------------------------
+if_hash=$(hash_of scripts/build_interfaces.sh $(find interfaces -type f | sort))
+if [ "$(cat "$venv/.stamp-interfaces" 2>/dev/null)" != "$if_hash" ]; then
+  say "building embodied_stack_interfaces into the venv (~40 s)"
+  t0=$SECONDS
+  scripts/build_interfaces.sh "$venv"
+  echo "$if_hash" > "$venv/.stamp-interfaces"
+  say "interfaces built in $((SECONDS - t0)) s"
+fi
+
+# --- 4. quick check ---------------------------------------------------------------------------------
+"$venv/bin/python" -c "import rclpy, embodied_stack_interfaces.msg, embodied_stack, mujoco, torch" \
+  || { say "import check failed: run '.venv/bin/embodied-stack doctor' for details"; exit 1; }
+say "ready ($venv)"

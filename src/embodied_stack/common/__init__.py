@@ -1,0 +1,1 @@
+"""Small ROS-free utilities shared by every capability."""
