@@ -40,8 +40,10 @@ class ValidationConfig:
 @dataclass
 class ObjectsConfig:
     pixel_stride: int = 2
-    workspace_min: list[float] = field(default_factory=lambda: [-0.6, -0.8, -0.2])
-    workspace_max: list[float] = field(default_factory=lambda: [1.4, 0.8, 1.2])
+    workspace_min: list[float] = field(default_factory=lambda: [-0.2, -0.55, -0.1])
+    workspace_max: list[float] = field(default_factory=lambda: [0.7, 0.55, 0.5])
+    self_filter_min: list[float] = field(default_factory=lambda: [-0.09, -0.09, -0.1])
+    self_filter_max: list[float] = field(default_factory=lambda: [0.09, 0.09, 0.6])
     voxel_size_m: float = 0.01
     plane_distance_m: float = 0.008
     plane_iterations: int = 60
@@ -50,8 +52,9 @@ class ObjectsConfig:
     min_height_above_plane_m: float = 0.012
     max_object_height_m: float = 0.35
     min_cluster_voxels: int = 6
-    cluster_bridge_voxels: int = 1
+    cluster_bridge_voxels: int = 0
     max_cluster_extent_m: float = 0.45
+    max_bottom_height_m: float = 0.03
 
 
 @dataclass

@@ -98,7 +98,7 @@ def describe_cluster(points_uvh: np.ndarray, rgb: np.ndarray, plane_rotation: np
     if top <= 0:
         return None
     top_mask = h > top - max(0.01, 0.25 * top)
-    cap_mask = h > top - max(0.004, 0.12 * top)
+    cap_mask = h > top - max(0.003, 0.08 * top)
     top_uv = points_uvh[top_mask, :2]
     yaw, centre, _ = _min_area_yaw(top_uv)
     # extents from all points, assumed symmetric about the centre (the far side is hidden)

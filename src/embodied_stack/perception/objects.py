@@ -56,6 +56,8 @@ class ObjectDetector:
                                      c.plane_reuse_min_inlier_fraction, seed)
         self._lo = np.asarray(c.workspace_min, dtype=np.float32)
         self._hi = np.asarray(c.workspace_max, dtype=np.float32)
+        self._self_lo = np.asarray(c.self_filter_min, dtype=np.float32)
+        self._self_hi = np.asarray(c.self_filter_max, dtype=np.float32)
         if self._lo.shape != (3,) or self._hi.shape != (3,) or np.any(self._lo >= self._hi):
             raise ValueError(f"objects.workspace_min {c.workspace_min} must be 3 values each below "
                              f"workspace_max {c.workspace_max} (m, base frame)")
@@ -71,6 +73,7 @@ class ObjectDetector:
                                                 v.depth_max_m)
         t1 = time.perf_counter()
         inside = np.all((points > self._lo) & (points < self._hi), axis=1)
+        inside &= ~np.all((points > self._self_lo) & (points < self._self_hi), axis=1)
         points, pixels = points[inside], pixels[inside]
         t2 = time.perf_counter()
         plane = self.planes.update(points)
@@ -97,6 +100,8 @@ class ObjectDetector:
             cluster_uvh = uvh[members]
             if np.max(np.ptp(cluster_uvh[:, :2], axis=0)) > c.max_cluster_extent_m:
                 continue  # a wall, the robot's own arm or a table edge, not an object
+            if np.min(cluster_uvh[:, 2]) > c.max_bottom_height_m:
+                continue  # floating above the table: the arm or what it holds
             obs = describe_cluster(cluster_uvh, rgb_flat[obj_pixels[members]], rot, origin)
             if obs is None:
                 continue
