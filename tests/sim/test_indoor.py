@@ -129,3 +129,17 @@ def test_front_camera_rgbd(still_world):
     frame = frames["front_camera"]
     assert frame.rgb.shape == (240, 320, 3) and frame.depth.shape == (240, 320)
     assert frame.depth.max() > 0.5
+
+
+def test_mobile_manipulation_world_carries_the_arm():
+    """The indoor world code runs the mobile-manipulation MJCF unchanged; the arm rides on the base."""
+    w = IndoorWorld(IndoorConfig.from_yaml(model="sim/worlds/mobile_manipulation.xml"))
+    base, arm = w.model.body("base_link").id, w.model.body("arm_base_link").id
+    for i in range(100):
+        w.robot.send_base_velocity(BaseVelocity(vx=0.4, wz=0.6))
+        w.step()
+    rot = w.data.xmat[base].reshape(3, 3)
+    offset = rot.T @ (w.data.xpos[arm] - w.data.xpos[base])
+    np.testing.assert_allclose(offset, [0.1, 0.0, 0.057], atol=0.005)
+    assert w.base_pose_2d()[2] > 0.5  # it turned, arm and all
+    w.close()
