@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "embodied_stack.bringup.cli",
     "embodied_stack.doctor",
     "embodied_stack.rl.cli",
+    "embodied_stack.vla.cli",
 )
 
 

@@ -1,0 +1,10 @@
+"""Vision-language-action policy: model, data, training, evaluation (ROS-free), and the node.
+
+Public entry points (torch is imported only when these modules are):
+
+* ``embodied_stack.vla.policy.VLAPolicy`` - load a checkpoint, ``predict_chunk(images, state, instruction)``;
+* ``embodied_stack.vla.policy.TemporalEnsembler`` - blend overlapping chunks into per-step actions;
+* ``embodied_stack.vla.train.train(cfg)`` - behaviour cloning from LeRobotDatasets;
+* ``embodied_stack.vla.evaluate.evaluate_checkpoint(path, suite, episodes, seed)``;
+* ``embodied_stack.vla.language.normalise_instruction`` / ``InstructionEncoder``.
+"""

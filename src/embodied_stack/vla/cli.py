@@ -1,0 +1,85 @@
+"""``embodied-stack train vla``, ``eval vla`` and ``vla demos`` (torch imported only when run)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from embodied_stack.cli import CommandRegistry
+
+
+def _train_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", required=True, help="config/vla/<name>.yaml")
+    p.add_argument("--resume", action="store_true", help="continue from <output_dir>/last")
+    p.add_argument("--output-dir", help="override train.output_dir")
+    p.add_argument("--steps", type=int, help="override train.steps")
+    p.add_argument("--no-progress", action="store_true", help="no tqdm bar (log.jsonl is still written)")
+
+
+def _train(args: argparse.Namespace) -> int:
+    from embodied_stack.vla.config import load_config
+    from embodied_stack.vla.train import train
+
+    cfg = load_config(args.config)
+    if args.output_dir:
+        cfg.train.output_dir = args.output_dir
+    if args.steps:
+        cfg.train.steps = args.steps
+    path = train(cfg, resume=args.resume, progress=not args.no_progress)
+    print(f"checkpoint: {path}")
+    return 0
+
+
+def _eval_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", required=True, help="checkpoint folder (model.safetensors + config.json)")
+    p.add_argument("--suite", default="metaworld-mt10", help="metaworld-mt10")
+    p.add_argument("--episodes", type=int, default=10, help="episodes per task (LeRobot's protocol: 10)")
+    p.add_argument("--seed", type=int, default=0, help="evaluation seed (layouts never used in training)")
+    p.add_argument("--tasks", help="comma-separated subset of the suite's tasks")
+    p.add_argument("--video-dir", help="write the first episode of each task as mp4 here")
+    p.add_argument("--paraphrase", action="store_true", help="use unseen paraphrases of the instructions")
+    p.add_argument("--threads", type=int, default=2, help="torch threads")
+    p.add_argument("--json", help="also write the result as JSON here")
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import torch
+
+    from embodied_stack.vla.evaluate import evaluate_checkpoint
+
+    torch.set_num_threads(args.threads)
+    result = evaluate_checkpoint(args.checkpoint, args.suite, args.episodes, args.seed, args.video_dir,
+                                 paraphrased=args.paraphrase,
+                                 tasks=args.tasks.split(",") if args.tasks else None)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=2)
+    return 0
+
+
+def _demos_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--suite", default="metaworld-mt10", help="metaworld-mt10")
+    p.add_argument("--root", required=True, help="new dataset folder (LeRobotDataset v3)")
+    p.add_argument("--episodes-per-task", type=int, default=50)
+    p.add_argument("--tasks", help="comma-separated subset of the suite's tasks")
+    p.add_argument("--seed", type=int, default=0, help="first layout seed (episode i uses seed + i)")
+
+
+def _demos(args: argparse.Namespace) -> int:
+    if args.suite != "metaworld-mt10":
+        raise SystemExit(f"unknown suite {args.suite!r}; choose metaworld-mt10")
+    from embodied_stack.vla.metaworld_data import MT10_TASKS, generate
+
+    tasks = tuple(args.tasks.split(",")) if args.tasks else MT10_TASKS
+    n = generate(args.root, tasks, args.episodes_per_task, args.seed)
+    print(f"wrote {n} episodes to {args.root}")
+    return 0
+
+
+def register(registry: CommandRegistry) -> None:
+    registry.add(("train", "vla"), configure=_train_args, run=_train,
+                 help="train the VLA policy from LeRobotDatasets (CPU or torchrun DDP)")
+    registry.add(("eval", "vla"), configure=_eval_args, run=_eval,
+                 help="closed-loop success rate of a VLA checkpoint in simulation, with 95%% intervals")
+    registry.add(("vla", "demos"), configure=_demos_args, run=_demos,
+                 help="record scripted-expert demonstrations through the dataset writer")

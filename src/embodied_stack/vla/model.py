@@ -1,0 +1,154 @@
+"""The VLA network: images + proprioception + instruction embedding -> the next K actions.
+
+Architecture (ACT-style, sized for a CPU):
+
+* vision: a small CNN per frame (shared across cameras), FiLM-conditioned on the
+  instruction so early features already depend on the task; its last feature map
+  becomes image tokens (one per cell) with learned position embeddings;
+* proprioception and the instruction become one token each;
+* a transformer encoder fuses all tokens (self-attention across language, image and
+  state tokens); K learned action queries cross-attend to that memory in a decoder;
+* a linear head regresses K normalised actions, trained with L1 (ACT). Regression
+  rather than flow matching: one forward pass per chunk (no denoising loop), which
+  is what keeps inference at a few ms on two cores.
+
+Normalisation statistics live in the module as buffers, so a checkpoint's
+safetensors file carries them and a loaded policy can never pair weights with the
+wrong statistics.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from embodied_stack.vla.config import ModelConfig
+
+
+class FiLMConvBlock(nn.Module):
+    """Conv -> GroupNorm -> FiLM(language) -> ReLU. A stride-4 block is a 4x4 patchify stem."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int, cond_dim: int) -> None:
+        super().__init__()
+        kernel = 4 if stride == 4 else 3
+        self.conv = nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=0 if stride == 4 else 1)
+        self.norm = nn.GroupNorm(8 if c_out % 8 == 0 else 1, c_out)
+        self.film = nn.Linear(cond_dim, 2 * c_out)
+        nn.init.zeros_(self.film.weight)
+        nn.init.zeros_(self.film.bias)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        x = self.norm(self.conv(x))
+        gamma, beta = self.film(cond).unsqueeze(-1).unsqueeze(-1).chunk(2, dim=1)
+        return torch.relu(x * (1 + gamma) + beta)
+
+
+class CNNEncoder(nn.Module):
+    """Small from-scratch CNN: (B, 3, H, W) in [0, 1] -> (B, h*w, C) tokens."""
+
+    def __init__(self, channels: tuple[int, ...], strides: tuple[int, ...], cond_dim: int) -> None:
+        super().__init__()
+        if len(channels) != len(strides):
+            raise ValueError(f"cnn_channels {channels} and cnn_strides {strides} must have the same length")
+        chans = (3, *channels)
+        self.blocks = nn.ModuleList(
+            FiLMConvBlock(chans[i], chans[i + 1], strides[i], cond_dim) for i in range(len(channels)))
+        self.out_dim = channels[-1]
+
+    def forward(self, image: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        x = image * 2.0 - 1.0
+        for block in self.blocks:
+            x = block(x, cond)
+        return x.flatten(2).transpose(1, 2)
+
+
+class TorchvisionEncoder(nn.Module):
+    """A torchvision backbone (e.g. resnet18) from a local weights file, pooled layers removed.
+
+    Spec ``torchvision:<name>[:<weights .pth path>]``; without a path it is randomly
+    initialised (there are no offline pretrained weights on this machine).
+    """
+
+    def __init__(self, spec: str) -> None:
+        super().__init__()
+        try:
+            import torchvision
+        except ImportError as exc:
+            raise RuntimeError(f"vision_backbone {spec!r} needs torchvision; install the build matching "
+                               "torch (pip install torchvision==<pinned>) or use vision_backbone: cnn") from exc
+        parts = spec.split(":", 2)
+        net = torchvision.models.get_model(parts[1], weights=None)
+        if len(parts) == 3:
+            from embodied_stack import paths
+
+            net.load_state_dict(torch.load(paths.resolve(parts[2]), map_location="cpu"))
+        self.body = nn.Sequential(*[m for name, m in net.named_children() if name not in ("avgpool", "fc")])
+        with torch.no_grad():
+            self.out_dim = int(self.body(torch.zeros(1, 3, 64, 64)).shape[1])
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
+
+    def forward(self, image: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        return self.body((image - self.mean) / self.std).flatten(2).transpose(1, 2)
+
+
+def build_vision_encoder(cfg: ModelConfig) -> nn.Module:
+    if cfg.vision_backbone == "cnn":
+        return CNNEncoder(cfg.cnn_channels, cfg.cnn_strides, cfg.language_dim)
+    if cfg.vision_backbone.startswith("torchvision:"):
+        return TorchvisionEncoder(cfg.vision_backbone)
+    raise ValueError(f"unknown vision_backbone {cfg.vision_backbone!r}; use 'cnn' or "
+                     "'torchvision:<name>[:<weights path>]'")
+
+
+class VLANet(nn.Module):
+    """forward(images, state, language) -> (B, K, action_dim) actions in normalised units."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.d_model
+        self.vision = build_vision_encoder(cfg)
+        self.image_proj = nn.Linear(self.vision.out_dim, d)
+        with torch.no_grad():
+            n_cells = self.vision(torch.zeros(1, 3, *cfg.image_size), torch.zeros(1, cfg.language_dim)).shape[1]
+        n_tokens = 2 + n_cells * len(cfg.cameras)
+        self.pos = nn.Parameter(torch.randn(1, n_tokens, d) * 0.02)
+        self.state_proj = nn.Linear(cfg.state_dim, d)
+        self.lang_proj = nn.Linear(cfg.language_dim, d)
+        self.encoder = nn.TransformerEncoder(
+            nn.TransformerEncoderLayer(d, cfg.n_heads, cfg.ff_dim, cfg.dropout, batch_first=True, norm_first=True),
+            cfg.n_encoder_layers, enable_nested_tensor=False)
+        self.queries = nn.Parameter(torch.randn(1, cfg.chunk_size, d) * 0.02)
+        self.decoder = nn.TransformerDecoder(
+            nn.TransformerDecoderLayer(d, cfg.n_heads, cfg.ff_dim, cfg.dropout, batch_first=True, norm_first=True),
+            cfg.n_decoder_layers)
+        self.head = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, cfg.action_dim))
+        for name, dim in (("state", cfg.state_dim), ("action", cfg.action_dim)):
+            self.register_buffer(f"{name}_mean", torch.zeros(dim))
+            self.register_buffer(f"{name}_std", torch.ones(dim))
+
+    def set_stats(self, stats: dict[str, dict[str, torch.Tensor]]) -> None:
+        """Copy mean/std of ``observation.state`` and ``action`` (std floored at 1e-3)."""
+        for name, key in (("state", "observation.state"), ("action", "action")):
+            getattr(self, f"{name}_mean").copy_(torch.as_tensor(stats[key]["mean"], dtype=torch.float32))
+            getattr(self, f"{name}_std").copy_(
+                torch.as_tensor(stats[key]["std"], dtype=torch.float32).clamp(min=1e-3))
+
+    def normalise_state(self, state: torch.Tensor) -> torch.Tensor:
+        return (state - self.state_mean) / self.state_std
+
+    def normalise_action(self, action: torch.Tensor) -> torch.Tensor:
+        return (action - self.action_mean) / self.action_std
+
+    def unnormalise_action(self, action: torch.Tensor) -> torch.Tensor:
+        return action * self.action_std + self.action_mean
+
+    def forward(self, images: list[torch.Tensor], state: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
+        """images: one (B, 3, H, W) float tensor in [0, 1] per camera (config order);
+        state: (B, state_dim) normalised; language: (B, language_dim) embedding."""
+        tokens = [self.lang_proj(language).unsqueeze(1), self.state_proj(state).unsqueeze(1)]
+        tokens += [self.image_proj(self.vision(img, language)) for img in images]
+        memory = self.encoder(torch.cat(tokens, dim=1) + self.pos)
+        out = self.decoder(self.queries.expand(state.shape[0], -1, -1), memory)
+        return self.head(out)
