@@ -312,6 +312,21 @@ class TabletopWorld(SimWorld):
         inside = np.linalg.norm(d) < half if container == "bowl" else bool(np.all(np.abs(d) < half))
         return bool(inside and p[2] < c[2] + height)
 
+    def container_clearance(self, xy: np.ndarray) -> float:
+        """Horizontal distance (m) from ``xy`` to the outside of the nearest container's walls
+        (negative inside one): how much room a gripper or object has there."""
+        out = np.inf
+        for name, (_, half, _) in so_arm.TABLETOP_CONTAINERS.items():
+            d = np.asarray(xy[:2]) - self.object_position(name)[:2]
+            outer = half + 0.008  # wall thickness
+            if name == "bowl":
+                gap = float(np.linalg.norm(d)) - outer
+            else:
+                excess = np.abs(d) - outer
+                gap = float(np.linalg.norm(np.maximum(excess, 0.0))) + min(float(np.max(excess)), 0.0)
+            out = min(out, gap)
+        return float(out)
+
     def set_goal_marker(self, xy: np.ndarray | None) -> None:
         """Show the flat push-goal marker at ``xy`` (m), or hide it (None)."""
         self.goal_visible = xy is not None
@@ -398,27 +413,34 @@ class TabletopWorld(SimWorld):
 
     def _place_objects(self, randomize: bool) -> None:
         ws = self.config.workspace
-        placed: list[np.ndarray] = []
-        for k, (name, (_, size)) in enumerate(so_arm.TABLETOP_OBJECTS.items()):
-            if randomize:
-                xy, yaw = self._sample_free_xy(placed), self.rng.uniform(-np.pi, np.pi)
-            else:
-                az = np.linspace(*ws.object_azimuth, len(so_arm.TABLETOP_OBJECTS))[k] * 0.8
-                r = float(np.mean(ws.object_radius))
-                xy, yaw = np.array([r * np.cos(az), r * np.sin(az)]), 0.0
-            placed.append(xy)
+        names = list(so_arm.TABLETOP_OBJECTS)
+        if randomize:
+            layout = self._sample_layout(len(names))
+            yaws = self.rng.uniform(-np.pi, np.pi, size=len(names))
+        else:
+            r = float(np.mean(ws.object_radius))
+            azs = np.linspace(*ws.object_azimuth, len(names)) * 0.8
+            layout, yaws = [np.array([r * np.cos(a), r * np.sin(a)]) for a in azs], np.zeros(len(names))
+        for name, xy, yaw in zip(names, layout, yaws, strict=True):
+            height = so_arm.TABLETOP_OBJECTS[name][1][2]
             adr = self._obj_qadr[name]
-            self.data.qpos[adr:adr + 3] = (xy[0], xy[1], size[2] / 2 + 1e-4)
+            self.data.qpos[adr:adr + 3] = (xy[0], xy[1], height / 2 + 1e-4)
             self.data.qpos[adr + 3:adr + 7] = yaw_quat_wxyz(yaw)
 
-    def _sample_free_xy(self, placed: list[np.ndarray]) -> np.ndarray:
+    def _sample_layout(self, n: int) -> list[np.ndarray]:
+        """``n`` object positions at least ``min_separation`` apart and clear of the containers
+        (rejection sampling, restarting the whole layout when one object finds no room)."""
         ws = self.config.workspace
         containers = [self.model.body_pos[b][:2] for b in self._container_body.values()]
-        for _ in range(1000):
-            r, az = self.rng.uniform(*ws.object_radius), self.rng.uniform(*ws.object_azimuth)
-            xy = np.array([r * np.cos(az), r * np.sin(az)])
-            if all(np.linalg.norm(xy - p) >= ws.min_separation for p in placed) and all(
-                    np.linalg.norm(xy - c) >= 0.1 for c in containers):
-                return xy
+        for _ in range(200):
+            placed: list[np.ndarray] = []
+            for _ in range(50 * n):
+                r, az = self.rng.uniform(*ws.object_radius), self.rng.uniform(*ws.object_azimuth)
+                xy = np.array([r * np.cos(az), r * np.sin(az)])
+                if all(np.linalg.norm(xy - p) >= ws.min_separation for p in placed) and all(
+                        np.linalg.norm(xy - c) >= 0.1 for c in containers):
+                    placed.append(xy)
+                    if len(placed) == n:
+                        return placed
         raise ConfigError("cannot place the tabletop objects: workspace too small for min_separation; "
                           "widen workspace.object_radius/object_azimuth or lower min_separation")

@@ -10,3 +10,18 @@ register(
     entry_point="embodied_stack.sim.envs.quadruped_locomotion:QuadrupedLocomotionEnv",
     max_episode_steps=500,
 )
+register(
+    id="embodied_stack/Reach-v0",
+    entry_point="embodied_stack.sim.envs.tabletop_reach:TabletopReachEnv",
+    max_episode_steps=100,
+)
+register(
+    id="embodied_stack/Push-v0",
+    entry_point="embodied_stack.sim.envs.tabletop_push:TabletopPushEnv",
+    max_episode_steps=200,
+)
+register(
+    id="embodied_stack/TabletopPickPlace-v0",
+    entry_point="embodied_stack.sim.envs.tabletop_pick_place:TabletopPickPlaceEnv",
+    max_episode_steps=200,
+)
