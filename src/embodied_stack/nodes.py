@@ -9,5 +9,6 @@ executables. This file must stay importable without dependencies (setup.py execs
 
 NODES: dict[str, str] = {
     "recorder": "embodied_stack.recording.node:main",
+    "teleop": "embodied_stack.teleop.node:main",
     "heartbeat": "embodied_stack.heartbeat.node:main",
 }

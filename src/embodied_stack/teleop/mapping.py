@@ -65,11 +65,16 @@ class EndEffectorTeleop:
         if gripper is not None:
             self.gripper = float(gripper)
 
+    def release(self) -> None:
+        """Forget the target: the next enabled step re-anchors at the measured pose, so the
+        arm never jumps to a target left over from before a release or e-stop."""
+        self._target_pos = None
+
     def command(self, action: TeleopAction, q_measured: np.ndarray, dt: float) -> JointCommand | None:
         """Joint targets for this step, or None when the dead-man is released (send nothing:
         the arm holds its last target)."""
         if not action.enabled:
-            self._target_pos = None  # re-anchor on the next enable: no jump to an old target
+            self.release()
             return None
         q_measured = np.asarray(q_measured, dtype=float)
         if self._target_pos is None:

@@ -1,0 +1,185 @@
+"""Teleop node: drives the arm or the base from a keyboard, gamepad or SpaceMouse.
+
+Publishes the same commands the planner and policies publish, so drivers apply the same
+safety filters:
+  arm mode   ``arm_topic`` (trajectory_msgs/JointTrajectory, COMMAND QoS): one point with
+             the arm joint targets (rad) and ``gripper`` (opening 0..1), reached in one period;
+             nothing while the dead-man is released (the arm holds its last target)
+  base mode  ``cmd_vel_topic`` (geometry_msgs/Twist, COMMAND QoS) at ``rate_hz`` while enabled,
+             one zero Twist on release
+  both       ``estop_topic`` (std_msgs/Bool, LATCHED): true after the device's e-stop, until ``~/reset``
+Subscribes ``joint_states_topic`` (sensor_msgs/JointState) in arm mode: no command is sent
+while it is older than ``state_timeout_s``.
+Device events (start/stop/next/rerecord/discard) call the recorder's Trigger services
+under ``recorder_ns``.
+Parameters: config/teleop/teleop.yaml.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from geometry_msgs.msg import Twist
+from rclpy.duration import Duration
+from rclpy.node import Node
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Bool
+from std_srvs.srv import Trigger
+from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
+
+from embodied_stack.recording.convert import select_joints
+from embodied_stack.ros import qos
+from embodied_stack.ros.node_main import run_node
+from embodied_stack.ros.params import InvalidParameterError, Parameters, ParamSpec
+from embodied_stack.teleop import DEVICES, BaseTeleop, EndEffectorTeleop, make_device
+
+SPECS = [
+    ParamSpec("device", "keyboard", "input device", choices=sorted(DEVICES)),
+    ParamSpec("device_path", "", "device node (/dev/input/eventN, /dev/hidrawN); '' = default / stdin"),
+    ParamSpec("mode", "arm", "what to drive", choices=["arm", "base"]),
+    ParamSpec("rate_hz", 30.0, "command rate, Hz", min=1.0, max=200.0),
+    ParamSpec("arm_topic", "/arm_controller/joint_trajectory", "arm command topic"),
+    ParamSpec("joint_states_topic", "/joint_states", "measured joint positions"),
+    ParamSpec("cmd_vel_topic", "/cmd_vel", "base velocity topic"),
+    ParamSpec("estop_topic", "/estop", "e-stop state topic (std_msgs/Bool, latched)"),
+    ParamSpec("recorder_ns", "/recorder", "namespace of the recorder services ('' = no recording events)"),
+    ParamSpec("state_timeout_s", 0.5, "joint states older than this stop arm commands, s", min=0.01),
+    ParamSpec("max_linear", 0.1, "end-effector speed at full deflection, m/s", min=0.0, max=1.0),
+    ParamSpec("max_angular", 0.8, "end-effector rotation rate at full deflection, rad/s", min=0.0, max=5.0),
+    ParamSpec("base_max_linear", 0.5, "base speed at full deflection, m/s", min=0.0, max=3.0),
+    ParamSpec("base_max_angular", 1.0, "base yaw rate at full deflection, rad/s", min=0.0, max=5.0),
+    ParamSpec("model", "", "MJCF of the arm for IK ('' = the SO-arm in sim/robots)"),
+]
+
+
+class TeleopNode(Node):
+    def __init__(self) -> None:
+        super().__init__("teleop")
+        self.params = Parameters(self, SPECS)
+        kwargs = {"path": self.params["device_path"]} if self.params["device_path"] else {}
+        self.device = make_device(self.params["device"], **kwargs)
+        try:
+            self.device.connect()
+        except OSError as e:
+            raise InvalidParameterError(f"teleop: {e}") from e
+        self.period = 1.0 / self.params["rate_hz"]
+        self.estopped = False
+        self.estop_pub = self.create_publisher(Bool, self.params["estop_topic"], qos.LATCHED)
+        self.estop_pub.publish(Bool(data=False))
+        self._was_enabled = False
+        if self.params["mode"] == "arm":
+            import mujoco
+
+            from embodied_stack.sim import so_arm
+            from embodied_stack.sim.kinematics import ArmKinematics
+
+            model_path = self.params["model"] or str(so_arm.arm_xml_path())
+            self.joint_names = list(so_arm.JOINT_NAMES)
+            self.mapper = EndEffectorTeleop(ArmKinematics(mujoco.MjModel.from_xml_path(model_path)),
+                                            max_linear=self.params["max_linear"],
+                                            max_angular=self.params["max_angular"])
+            self.q: np.ndarray | None = None
+            self.q_stamp = -np.inf
+            self.create_subscription(JointState, self.params["joint_states_topic"], self._on_joints, qos.SENSOR)
+            self.arm_pub = self.create_publisher(JointTrajectory, self.params["arm_topic"], qos.COMMAND)
+        else:
+            self.base = BaseTeleop(self.params["base_max_linear"], self.params["base_max_angular"])
+            self.twist_pub = self.create_publisher(Twist, self.params["cmd_vel_topic"], qos.COMMAND)
+        self.recorder_clients = {}
+        if self.params["recorder_ns"]:
+            ns = self.params["recorder_ns"].rstrip("/")
+            for event in ("start", "stop", "next", "rerecord", "discard"):
+                self.recorder_clients[event] = self.create_client(Trigger, f"{ns}/{event}")
+        self.create_service(Trigger, "~/reset", self._reset)
+        self.create_timer(self.period, self._step)
+        self.get_logger().info(f"{self.params['device']} teleop driving the {self.params['mode']}")
+
+    def _on_joints(self, msg: JointState) -> None:
+        try:
+            self.q = select_joints(msg.name, msg.position, self.joint_names)
+            self.q_stamp = time.monotonic()
+        except ValueError as e:
+            self.get_logger().warning(str(e), throttle_duration_sec=2.0)
+
+    def _reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        self.estopped = False
+        self.estop_pub.publish(Bool(data=False))
+        response.success, response.message = True, "e-stop cleared"
+        return response
+
+    def _step(self) -> None:
+        now = time.monotonic()
+        if not self.device.is_connected:
+            action = None
+        else:
+            action = self.device.get_action(now)
+            for event in action.events:
+                self._on_event(event)
+        enabled = action is not None and action.enabled and not self.estopped
+        if self.params["mode"] == "base":
+            if enabled:
+                v = self.base.command(action)
+                self.twist_pub.publish(_twist(v.vx, v.vy, v.wz))
+            elif self._was_enabled:
+                self.twist_pub.publish(Twist())  # stop now; the driver's watchdog is the backup
+        else:
+            fresh = self.q is not None and now - self.q_stamp <= self.params["state_timeout_s"]
+            if enabled and not fresh:
+                self.get_logger().warning("no fresh joint states: not commanding the arm",
+                                          throttle_duration_sec=2.0)
+            cmd = self.mapper.command(action, self.q, self.period) if enabled and fresh else None
+            if not (enabled and fresh):
+                self.mapper.release()
+            if cmd is not None:
+                self.arm_pub.publish(self._trajectory(cmd.positions, cmd.gripper))
+        self._was_enabled = enabled
+
+    def _on_event(self, event: str) -> None:
+        if event == "estop":
+            self.estopped = True
+            self.estop_pub.publish(Bool(data=True))
+            if self.params["mode"] == "base":
+                self.twist_pub.publish(Twist())
+            self.get_logger().warning("E-STOP from the teleop device; call ~/reset to resume")
+            return
+        client = self.recorder_clients.get(event)
+        if client is None:
+            return
+        if not client.service_is_ready():
+            self.get_logger().warning(f"recorder service {client.srv_name} is not available")
+            return
+        future = client.call_async(Trigger.Request())
+        future.add_done_callback(lambda f: self.get_logger().info(f"recorder {event}: {f.result().message}"))
+
+    def _trajectory(self, q: np.ndarray, gripper: float | None) -> JointTrajectory:
+        names = list(self.joint_names)
+        positions = [float(x) for x in q]
+        if gripper is not None:
+            names.append("gripper")
+            positions.append(float(gripper))
+        msg = JointTrajectory(joint_names=names)
+        msg.header.stamp = self.get_clock().now().to_msg()
+        msg.points = [JointTrajectoryPoint(positions=positions,
+                                           time_from_start=Duration(seconds=self.period).to_msg())]
+        return msg
+
+    def close(self) -> None:
+        """Called by run_node at shutdown: restore the terminal / release the device."""
+        if self.params["mode"] == "base" and self._was_enabled:
+            self.twist_pub.publish(Twist())
+        self.device.disconnect()
+
+
+def _twist(vx: float, vy: float, wz: float) -> Twist:
+    msg = Twist()
+    msg.linear.x, msg.linear.y, msg.angular.z = vx, vy, wz
+    return msg
+
+
+def main(args: list[str] | None = None) -> int:
+    return run_node(TeleopNode, args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
