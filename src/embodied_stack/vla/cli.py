@@ -32,13 +32,14 @@ def _train(args: argparse.Namespace) -> int:
 
 def _eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", required=True, help="checkpoint folder (model.safetensors + config.json)")
-    p.add_argument("--suite", default="metaworld-mt10", help="metaworld-mt10")
-    p.add_argument("--episodes", type=int, default=10, help="episodes per task (LeRobot's protocol: 10)")
+    p.add_argument("--suite", default="metaworld-mt10", help="metaworld-mt10 | tabletop")
+    p.add_argument("--episodes", type=int, default=10,
+                   help="episodes per task (metaworld, LeRobot's protocol: 10) or in total (tabletop)")
     p.add_argument("--seed", type=int, default=0, help="evaluation seed (layouts never used in training)")
     p.add_argument("--tasks", help="comma-separated subset of the suite's tasks")
     p.add_argument("--video-dir", help="write the first episode of each task as mp4 here")
     p.add_argument("--paraphrase", action="store_true", help="use unseen paraphrases of the instructions")
-    p.add_argument("--threads", type=int, default=2, help="torch threads")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy machine)")
     p.add_argument("--json", help="also write the result as JSON here")
 
 
@@ -58,20 +59,25 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _demos_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--suite", default="metaworld-mt10", help="metaworld-mt10")
+    p.add_argument("--suite", default="metaworld-mt10", help="metaworld-mt10 | tabletop")
     p.add_argument("--root", required=True, help="new dataset folder (LeRobotDataset v3)")
-    p.add_argument("--episodes-per-task", type=int, default=50)
+    p.add_argument("--episodes-per-task", type=int, default=50, help="(tabletop: episodes in total)")
     p.add_argument("--tasks", help="comma-separated subset of the suite's tasks")
     p.add_argument("--seed", type=int, default=0, help="first layout seed (episode i uses seed + i)")
 
 
 def _demos(args: argparse.Namespace) -> int:
-    if args.suite != "metaworld-mt10":
-        raise SystemExit(f"unknown suite {args.suite!r}; choose metaworld-mt10")
-    from embodied_stack.vla.metaworld_data import MT10_TASKS, generate
+    if args.suite == "tabletop":
+        from embodied_stack.vla import tabletop_data
 
-    tasks = tuple(args.tasks.split(",")) if args.tasks else MT10_TASKS
-    n = generate(args.root, tasks, args.episodes_per_task, args.seed)
+        n = tabletop_data.generate(args.root, args.episodes_per_task, args.seed)
+    elif args.suite == "metaworld-mt10":
+        from embodied_stack.vla.metaworld_data import MT10_TASKS, generate
+
+        tasks = tuple(args.tasks.split(",")) if args.tasks else MT10_TASKS
+        n = generate(args.root, tasks, args.episodes_per_task, args.seed)
+    else:
+        raise SystemExit(f"unknown suite {args.suite!r}; choose metaworld-mt10 or tabletop")
     print(f"wrote {n} episodes to {args.root}")
     return 0
 

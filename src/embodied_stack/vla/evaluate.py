@@ -7,6 +7,10 @@ Suites:
   (demos use 0..49; evaluation uses 10_000 + 1000*seed + i), success = Meta-World's own
   ``info["success"]`` at any step within the episode limit (400 steps, LeRobot's
   default ``episode_length``).
+* ``tabletop``: ``embodied_stack/TabletopPickPlace-v0`` with two cameras, held-out
+  seeds (10_000 + 1000*seed + i) and the held-out ``"eval"`` phrasings, English and
+  Chinese; ``episodes`` is the total, success = ``info["is_success"]`` before the
+  env's 200-step limit.
 * ``metaworld-mt50-<group>`` is not wired yet (MT10 first; see the issue notes).
 
 Intervals are Wilson score intervals (they stay inside [0, 1] and behave at 0% or
@@ -110,7 +114,51 @@ def _write_video(path: Path, frames: list[np.ndarray], fps: int = 30) -> None:
             container.mux(packet)
 
 
-SUITES = ("metaworld-mt10",)
+def evaluate_tabletop(policy: VLAPolicy, episodes: int, seed: int, video_dir: str | None = None,
+                      videos: int = 3, language: str = "both", log=print) -> dict:
+    from embodied_stack.vla.tabletop_data import make_env, observation
+
+    env = make_env("eval", language)
+    wins, by_lang = 0, {}
+    began = time.monotonic()
+    try:
+        for i in range(episodes):
+            obs, info = env.reset(seed=EVAL_SEED_BASE + 1000 * seed + i)
+            ens = TemporalEnsembler(policy.chunk_size, policy.action_dim)
+            frames: list[np.ndarray] | None = [] if video_dir and i < videos else None
+            ok, step = False, 0
+            while True:
+                o = observation(obs)
+                images = {c: o[f"observation.images.{c}"] for c in policy.cfg.model.cameras}
+                if frames is not None:
+                    frames.append(np.concatenate([images[c] for c in policy.cfg.model.cameras], axis=1))
+                ens.add(step, policy.predict_chunk(images, o["observation.state"], info["instruction"]))
+                obs, _, terminated, truncated, info = env.step(ens.action(step))
+                step += 1
+                if terminated or truncated:
+                    ok = bool(info["is_success"])
+                    break
+            wins += ok
+            lang = info["language"]
+            w, n = by_lang.get(lang, (0, 0))
+            by_lang[lang] = (w + ok, n + 1)
+            if frames:
+                _write_video(Path(video_dir) / f"tabletop_ep{i}_{'success' if ok else 'fail'}.mp4", frames,
+                             fps=25)
+    finally:
+        env.close()
+    per_task = {}
+    for lang, (w, n) in sorted(by_lang.items()):
+        lo, hi = wilson_interval(w, n)
+        per_task[f"pick_place[{lang}]"] = {"success": w / n, "n": n, "ci95": [lo, hi]}
+        log(f"{'pick_place[' + lang + ']':28s} {w:3d}/{n:<3d} {100 * w / n:5.1f}%  [{100 * lo:5.1f}, {100 * hi:5.1f}]")
+    lo, hi = wilson_interval(wins, episodes)
+    log(f"{'MEAN':28s} {wins:3d}/{episodes:<3d} {100 * wins / episodes:5.1f}%  [{100 * lo:5.1f}, {100 * hi:5.1f}]"
+        f"  ({time.monotonic() - began:.0f} s)")
+    return {"per_task": per_task, "mean_success": wins / episodes, "ci95": [lo, hi], "episodes": episodes}
+
+
+SUITES = ("metaworld-mt10", "tabletop")
 
 
 def evaluate_checkpoint(checkpoint: str, suite: str, episodes: int, seed: int, video_dir: str | None = None,
@@ -122,4 +170,6 @@ def evaluate_checkpoint(checkpoint: str, suite: str, episodes: int, seed: int, v
 
         chosen = tuple(tasks) if tasks else MT10_TASKS
         return evaluate_metaworld(policy, chosen, episodes, seed, video_dir, paraphrased=paraphrased, log=log)
+    if suite == "tabletop":
+        return evaluate_tabletop(policy, episodes, seed, video_dir, log=log)
     raise ValueError(f"unknown suite {suite!r}; choose one of {SUITES}")
