@@ -74,8 +74,8 @@ def check_messages() -> Check:
 
 def check_interfaces() -> Check:
     try:
-        from embodied_stack_interfaces.action import ExecuteSkill  # noqa: F401
-        from embodied_stack_interfaces.msg import DetectedObjectArray  # noqa: F401
+        importlib.import_module("embodied_stack_interfaces.msg")
+        importlib.import_module("embodied_stack_interfaces.action")
         return Check("embodied_stack_interfaces", True, "built and importable")
     except ImportError as e:
         return Check("embodied_stack_interfaces", False, str(e),

@@ -1,7 +1,7 @@
 """Heartbeat node: publishes ``heartbeat`` and watches the heartbeats of peers.
 
 Topics
-  publishes  ``heartbeat`` (std_msgs/Header; stamp = send time, frame_id = node name), COMMAND QoS
+  publishes  ``~/heartbeat`` (std_msgs/Header; stamp = send time, frame_id = node name), COMMAND QoS
   subscribes ``<peer>/heartbeat`` for each name in ``peers``
   publishes  ``/diagnostics`` (diagnostic_msgs/DiagnosticArray): own loop rate, each peer's
              rate / latency p50, p99 / age; ERROR for a dead peer
@@ -39,7 +39,7 @@ class HeartbeatNode(Node):
         peers = [p for p in self.params["peers"] if p]
         self.monitor = HeartbeatMonitor(peers, self.params["peer_timeout_s"])
         self.own_rate = RateMeter(window=50)
-        self.pub = self.create_publisher(Header, "heartbeat", qos.COMMAND)
+        self.pub = self.create_publisher(Header, "~/heartbeat", qos.COMMAND)
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", qos.EVENTS)
         for peer in peers:
             self.create_subscription(Header, f"{peer}/heartbeat", self._on_beat, qos.COMMAND)
