@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "embodied_stack.doctor",
     "embodied_stack.rl.cli",
     "embodied_stack.vla.cli",
+    "embodied_stack.datasets.cli",
 )
 
 

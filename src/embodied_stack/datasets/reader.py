@@ -158,6 +158,11 @@ class LeRobotDataset:
         start = self._starts[episode_index]
         return range(start, start + int(self._rows[episode_index]["length"]))
 
+    def episode_column(self, episode_index: int, key: str) -> np.ndarray:
+        """A numeric feature over one episode, (T, *shape) (no decoding; a view, do not modify)."""
+        frames = self.episode_frames(episode_index)
+        return self._columns[key][frames.start:frames.stop]
+
     def episode_video(self, episode_index: int, key: str) -> np.ndarray:
         """All frames of one camera in one episode, (T, H, W, 3) uint8 (decoded once, cached)."""
         cache_key = (key, episode_index)
