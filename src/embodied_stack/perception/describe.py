@@ -44,19 +44,30 @@ class ObjectObservation:
 def classify_colors(rgb: np.ndarray) -> np.ndarray:
     """Index into ``COLORS`` of each (N, 3) uint8 pixel, invariant to shading.
 
-    Each pixel is compared to each palette colour scaled by the best brightness factor in
-    [0.35, 1.6] (diffuse lighting scales a surface's rendered colour), plus a small penalty
-    on that factor so grey resolves to white or black by brightness.
+    Each pixel is compared to each palette colour scaled by the brightness factor that fits
+    it best (diffuse lighting scales a surface's colour). Saturated channels (255) only say
+    "at least this bright": a lit orange renders as (255, 188, 19), which is orange at 1.5x
+    brightness with red clipped, not yellow. A small penalty on the factor resolves grey to
+    white or black by brightness.
     """
     p = rgb.astype(np.float32) / 255.0
-    dots = p @ _COLOR_RGB.T
-    scale = np.clip(dots / np.sum(_COLOR_RGB**2, axis=1), 0.35, 1.6)
-    resid = np.sum(p**2, axis=1)[:, None] - 2 * scale * dots + scale**2 * np.sum(_COLOR_RGB**2, axis=1)
+    clipped = p >= 0.99
+    unclipped = (~clipped).astype(np.float32)
+    c2 = _COLOR_RGB**2
+    num = (p * unclipped) @ _COLOR_RGB.T
+    den = unclipped @ c2.T
+    all_clipped = den <= 1e-6
+    scale = np.where(all_clipped, (p @ _COLOR_RGB.T) / c2.sum(axis=1), num / np.maximum(den, 1e-6))
+    scale = np.clip(scale, 0.3, 2.5)
+    diff = p[:, None, :] - scale[:, :, None] * _COLOR_RGB[None]
+    diff = np.where(clipped[:, None, :], np.maximum(diff, 0.0), diff)
+    resid = np.sum(diff**2, axis=2)
     return np.argmin(resid + 0.02 * np.log(scale) ** 2, axis=1)
 
 
-def dominant_color(rgb: np.ndarray) -> tuple[str, float]:
-    votes = np.bincount(classify_colors(rgb), minlength=len(_COLOR_NAMES))
+def dominant_color(color_idx: np.ndarray) -> tuple[str, float]:
+    """Most voted colour name of a cluster's per-point colour indices, with its vote share."""
+    votes = np.bincount(color_idx, minlength=len(_COLOR_NAMES))
     best = int(np.argmax(votes))
     return _COLOR_NAMES[best], float(votes[best] / max(votes.sum(), 1))
 
@@ -90,9 +101,10 @@ def classify_shape(top_uv: np.ndarray, cap_uv: np.ndarray, centre: np.ndarray, y
     return "cube" if squareness > 1.2 else "cylinder"
 
 
-def describe_cluster(points_uvh: np.ndarray, rgb: np.ndarray, plane_rotation: np.ndarray,
+def describe_cluster(points_uvh: np.ndarray, color_idx: np.ndarray, plane_rotation: np.ndarray,
                      plane_origin: np.ndarray) -> ObjectObservation | None:
-    """Describe one cluster given its points in the plane frame (u, v, height) and their colours."""
+    """Describe one cluster given its points in the plane frame (u, v, height) and their
+    colour indices (:func:`classify_colors`)."""
     h = points_uvh[:, 2]
     top = float(np.percentile(h, 99))
     if top <= 0:
@@ -110,7 +122,7 @@ def describe_cluster(points_uvh: np.ndarray, rgb: np.ndarray, plane_rotation: np
     if shape in ("sphere", "cylinder", "bowl"):
         extents[:] = extents.max()  # round: the larger (less occluded) extent is the diameter
         yaw = 0.0
-    color, color_score = dominant_color(rgb)
+    color, color_score = dominant_color(color_idx)
     centroid = plane_rotation @ np.array([centre[0], centre[1], top / 2]) + plane_origin
     rot = plane_rotation @ np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]]) if shape in ("cube", "bin") \
         else plane_rotation

@@ -13,10 +13,11 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 from embodied_stack.perception.clustering import cluster_points
 from embodied_stack.perception.config import ObjectsConfig, ValidationConfig
-from embodied_stack.perception.describe import ObjectObservation, describe_cluster
+from embodied_stack.perception.describe import ObjectObservation, classify_colors, describe_cluster
 from embodied_stack.perception.geometry import DepthProjector, Transform
 from embodied_stack.perception.plane import Plane, PlaneEstimator
 from embodied_stack.perception.validation import check_intrinsics, check_rgbd
@@ -90,27 +91,61 @@ class ObjectDetector:
         uvh = ((obj_points - origin) @ rot).astype(np.float32)
         labels = cluster_points(uvh, c.voxel_size_m, c.min_cluster_voxels, c.cluster_bridge_voxels)
         t4 = time.perf_counter()
-        rgb_flat = frame.rgb.reshape(-1, 3)
+        colors = classify_colors(frame.rgb.reshape(-1, 3)[obj_pixels])
         objects: list[ObjectObservation] = []
         out_labels = np.full(len(labels), -1, dtype=np.int64)
         order = np.argsort(labels, kind="stable")
         bounds = np.searchsorted(labels[order], np.arange(labels.max(initial=-1) + 2))
         for cluster in range(len(bounds) - 1):
-            members = order[bounds[cluster]:bounds[cluster + 1]]
-            cluster_uvh = uvh[members]
-            if np.max(np.ptp(cluster_uvh[:, :2], axis=0)) > c.max_cluster_extent_m:
-                continue  # a wall, the robot's own arm or a table edge, not an object
-            if np.min(cluster_uvh[:, 2]) > c.max_bottom_height_m:
-                continue  # floating above the table: the arm or what it holds
-            obs = describe_cluster(cluster_uvh, rgb_flat[obj_pixels[members]], rot, origin)
-            if obs is None:
-                continue
-            out_labels[members] = len(objects)
-            objects.append(obs)
+            for members in self._split_by_color(order[bounds[cluster]:bounds[cluster + 1]], uvh, colors):
+                cluster_uvh = uvh[members]
+                if np.max(np.ptp(cluster_uvh[:, :2], axis=0)) > c.max_cluster_extent_m:
+                    continue  # a wall, the robot's own arm or a table edge, not an object
+                if np.min(cluster_uvh[:, 2]) > c.max_bottom_height_m:
+                    continue  # floating above the table: the arm or what it holds
+                obs = describe_cluster(cluster_uvh, colors[members], rot, origin)
+                if obs is None:
+                    continue
+                out_labels[members] = len(objects)
+                objects.append(obs)
         t5 = time.perf_counter()
         self._record(t0, t1, t2, t3, t4, t5)
         keep = out_labels >= 0
         return ObjectScene(objects, plane, obj_points[keep], out_labels[keep])
+
+    def _split_by_color(self, members: np.ndarray, uvh: np.ndarray, colors: np.ndarray) -> list[np.ndarray]:
+        """Split off touching objects of another colour (a cube against a bin's wall).
+
+        A minority colour is split off where it forms its own cluster lying mostly outside the
+        majority's footprint; minority colours inside the footprint (a container's shaded inner
+        walls, highlights) stay with it.
+        """
+        c = self.config
+        votes = np.bincount(colors[members], minlength=8)
+        if np.count_nonzero(votes >= c.min_cluster_voxels * 3) < 2:
+            return [members]
+        major = int(np.argmax(votes))
+        v = c.voxel_size_m
+        cells = np.floor(uvh[members, :2] / v).astype(np.int64)
+        lo = cells.min(axis=0)
+        cells -= lo
+        footprint = np.zeros(cells.max(axis=0) + 1, dtype=bool)
+        is_major = colors[members] == major
+        footprint[cells[is_major, 0], cells[is_major, 1]] = True
+        footprint = ndimage.binary_dilation(footprint)
+        keep = np.ones(len(members), dtype=bool)
+        parts: list[np.ndarray] = []
+        for k in np.flatnonzero(votes >= c.min_cluster_voxels * 3):
+            if k == major:
+                continue
+            idx = np.flatnonzero(colors[members] == k)
+            sub = cluster_points(uvh[members[idx]], v, c.min_cluster_voxels)
+            for s in range(sub.max(initial=-1) + 1):
+                part = idx[sub == s]
+                if np.mean(footprint[cells[part, 0], cells[part, 1]]) < 0.5:
+                    parts.append(members[part])
+                    keep[part] = False
+        return [members[keep], *parts] if parts else [members]
 
     def _record(self, *t: float) -> None:
         names = ("project", "crop", "plane", "cluster", "describe")
