@@ -105,7 +105,8 @@ class ArmKinematics:
         Damped least squares; returns the best found even if the target is out of reach,
         so check :meth:`pose_error` when that matters.
         """
-        q = np.clip(np.asarray(so_arm.HOME_QPOS if q0 is None else q0, dtype=np.float64), self.lower, self.upper)
+        start = so_arm.HOME_QPOS if q0 is None else q0
+        q = np.clip(np.asarray(start, dtype=np.float64), self.lower, self.upper)
         target_pos = np.asarray(target_pos, dtype=np.float64)
         if target_pos.shape != (3,) or not np.all(np.isfinite(target_pos)):
             raise ValueError(f"ik target_pos must be 3 finite numbers (m), got {target_pos!r}")
@@ -118,7 +119,8 @@ class ArmKinematics:
             if np.linalg.norm(err) < tol:
                 break
             mujoco.mj_jacSite(self.model, self._data, self._jacp, self._jacr, self._site_id)
-            jac = np.vstack([self._jacp[:, self._dof_adr], self.rot_weight * self._jacr[:, self._dof_adr]])[:rows]
+            jac = np.vstack([self._jacp[:, self._dof_adr],
+                             self.rot_weight * self._jacr[:, self._dof_adr]])[:rows]
             dq = jac.T @ np.linalg.solve(jac @ jac.T + damping * np.eye(rows), err)
             norm = np.linalg.norm(dq)
             if norm > 0.5:  # trust region: keeps DLS from jumping across joint limits

@@ -64,7 +64,8 @@ class CameraRig:
         self._zfar = model.vis.map.zfar * model.stat.extent
 
     def intrinsics(self, camera: str) -> np.ndarray:
-        return intrinsics_from_fovy(float(self.model.cam_fovy[self._cam_ids[camera]]), self.width, self.height)
+        fovy = float(self.model.cam_fovy[self._cam_ids[camera]])
+        return intrinsics_from_fovy(fovy, self.width, self.height)
 
     def render(self, data: mujoco.MjData, stamp: float) -> dict[str, CameraFrame]:
         """One frame per camera from the current state of ``data`` (call after mj_step/mj_forward)."""

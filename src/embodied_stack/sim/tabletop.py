@@ -213,7 +213,8 @@ class TabletopWorld(SimWorld):
             raise ConfigError(f"control_dt {config.control_dt} s must be a multiple of the physics "
                               f"timestep {self.model.opt.timestep} s")
         self._n_substeps = int(round(n_sub))
-        self.arm = SimArm(self.model, self.data, config.camera_width, config.camera_height, config.camera_depth)
+        self.arm = SimArm(self.model, self.data, config.camera_width, config.camera_height,
+                          config.camera_depth)
         self.arm.connect()
         m = self.model
         self._obj_body = {n: m.body(n).id for n in so_arm.TABLETOP_OBJECTS}

@@ -37,7 +37,7 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray], abc.ABC):
     ``Box(-1, 1, (6,), float32)``:
 
     | Num | Action                                   | Unit / scale                       |
-    |-----|------------------------------------------|------------------------------------|
+    |-----|------------------------------------------|-----------------------------------|
     | 0-4 | change of the joint position targets of  | x ``max_joint_delta`` rad per step |
     |     | shoulder_pan, shoulder_lift, elbow_flex, |                                    |
     |     | wrist_flex, wrist_roll                   |                                    |
@@ -51,15 +51,15 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray], abc.ABC):
     ## Observation Space
     ``Dict`` whose keys depend on ``obs_mode``:
 
-    | Key           | Modes              | Space                              | Content                       |
-    |---------------|--------------------|------------------------------------|-------------------------------|
-    | "state"       | all                | Box(6,) float32                    | 5 joint positions (rad),      |
-    |               |                    |                                    | gripper opening 0..1          |
-    | "goal"        | "state"            | Box(9,) float32, m                 | ee position, target object    |
-    |               |                    |                                    | position, goal position       |
-    | "scene"       | "scene", "+wrist"  | Box(0, 255, (H, W, 3), uint8)      | scene camera RGB              |
-    | "wrist"       | "scene+wrist"      | Box(0, 255, (H, W, 3), uint8)      | wrist camera RGB              |
-    | "instruction" | instruction_in_obs | Text(128, charset of instructions) | the language instruction      |
+    | Key           | Modes              | Space                              | Content                      |
+    |---------------|--------------------|------------------------------------|------------------------------|
+    | "state"       | all                | Box(6,) float32                    | 5 joint positions (rad),     |
+    |               |                    |                                    | gripper opening 0..1         |
+    | "goal"        | "state"            | Box(9,) float32, m                 | ee position, target object   |
+    |               |                    |                                    | position, goal position      |
+    | "scene"       | "scene", "+wrist"  | Box(0, 255, (H, W, 3), uint8)      | scene camera RGB             |
+    | "wrist"       | "scene+wrist"      | Box(0, 255, (H, W, 3), uint8)      | wrist camera RGB             |
+    | "instruction" | instruction_in_obs | Text(128, charset of instructions) | the language instruction     |
 
     ``"goal"`` is privileged (simulator ground truth): it is what state-based RL
     needs; image policies get the instruction instead. The instruction is always in
@@ -110,7 +110,8 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray], abc.ABC):
         if language not in ("en", "zh", "both"):
             raise ValueError(f"language '{language}' unknown; use 'en', 'zh' or 'both'")
         self.obs_mode, self.image_size = obs_mode, image_size
-        self.instruction_in_obs, self.language, self.instruction_split = instruction_in_obs, language, instruction_split
+        self.instruction_in_obs, self.language = instruction_in_obs, language
+        self.instruction_split = instruction_split
         self.reward_type, self.terminate_on_success = reward_type, terminate_on_success
         self.max_joint_delta, self.render_mode, self.render_size = max_joint_delta, render_mode, render_size
         self.world = TabletopWorld(world_config)
