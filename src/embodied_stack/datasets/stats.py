@@ -14,6 +14,9 @@ from typing import Any
 import numpy as np
 
 
+IMAGE_STRIDE = 4
+
+
 class RunningStats:
     """Mean/std/min/max over frames of one feature, element-wise (per channel for images)."""
 
@@ -28,8 +31,11 @@ class RunningStats:
 
     def add(self, value: np.ndarray) -> None:
         if self.is_image:
-            px = value.reshape(-1, value.shape[-1]).astype(np.float64) / 255.0
-            s, sq, lo, hi = px.sum(0), (px * px).sum(0), px.min(0), px.max(0)
+            # Every 4th pixel per axis: 16x cheaper, and image statistics barely change
+            # (LeRobot also estimates them from downsampled frames).
+            px = value[::IMAGE_STRIDE, ::IMAGE_STRIDE].reshape(-1, value.shape[-1]).astype(np.float32) / 255.0
+            s, sq = px.sum(0, dtype=np.float64), np.einsum("ij,ij->j", px, px).astype(np.float64)
+            lo, hi = px.min(0).astype(np.float64), px.max(0).astype(np.float64)
             n = px.shape[0]
         else:
             v = np.asarray(value, dtype=np.float64)
