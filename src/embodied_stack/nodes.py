@@ -11,4 +11,5 @@ NODES: dict[str, str] = {
     "recorder": "embodied_stack.recording.node:main",
     "teleop": "embodied_stack.teleop.node:main",
     "heartbeat": "embodied_stack.heartbeat.node:main",
+    "vla_policy": "embodied_stack.vla.node:main",
 }

@@ -1,0 +1,208 @@
+"""VLA policy node: cameras + joint states + an instruction -> arm commands at control rate.
+
+Topics
+  subscribes ``image_topics`` (sensor_msgs/Image, sensor QoS), one per model camera, in the
+             checkpoint's camera order (``camera_names``)
+  subscribes ``joint_states_topic`` (sensor_msgs/JointState): ``joint_names`` + ``gripper_joint``
+  subscribes ``success_topic`` (std_msgs/Bool, optional): the task-success signal (sim / perception)
+  publishes  ``command_topic`` (trajectory_msgs/JointTrajectory, COMMAND QoS): one point per control
+             period, clamped to joint limits and ``max_step_rad`` from the measured position
+Actions
+  ``~/execute_skill`` (embodied_stack_interfaces/ExecuteSkill): ``instruction`` (English or Chinese)
+  runs until the success signal, the timeout or a cancel; feedback: progress (elapsed / timeout)
+  and state ("waiting for inputs" | "running" | "holding: <reason>").
+Parameters (config/vla/vla_policy_node.yaml): see SPECS.
+
+Inference runs in the runner's worker thread (embodied_stack.vla.runner), so the
+control timer never waits on the model; stale/invalid inputs or a cancel stop
+commands within one control period.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+from rclpy.action import ActionServer, CancelResponse, GoalResponse
+from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.duration import Duration
+from rclpy.node import Node
+from sensor_msgs.msg import Image, JointState
+from std_msgs.msg import Bool
+from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
+
+from embodied_stack.ros import qos
+from embodied_stack.ros.images import ImageDecodeError, rgb_from_image
+from embodied_stack.ros.node_main import run_node
+from embodied_stack.ros.params import Parameters, ParamSpec
+from embodied_stack.sim import so_arm
+
+SPECS = [
+    ParamSpec("checkpoint", "checkpoints/vla_tabletop", "VLA checkpoint folder", read_only=True),
+    ParamSpec("camera_names", ["scene", "wrist"], "model camera names, same order as image_topics",
+              read_only=True),
+    ParamSpec("image_topics", ["/camera/color/image_raw", "/wrist_camera/color/image_raw"],
+              "RGB image topic per camera", read_only=True),
+    ParamSpec("joint_states_topic", "/joint_states", "sensor_msgs/JointState topic", read_only=True),
+    ParamSpec("joint_names", list(so_arm.JOINT_NAMES), "arm joints the policy commands, in model order",
+              read_only=True),
+    ParamSpec("gripper_joint", "gripper", "JointState name of the gripper opening (0..1)", read_only=True),
+    ParamSpec("command_topic", "/arm_controller/joint_trajectory", "JointTrajectory command topic",
+              read_only=True),
+    ParamSpec("success_topic", "", "std_msgs/Bool task-success topic ('' = none: skills end on timeout)",
+              read_only=True),
+    ParamSpec("control_rate_hz", 25.0, "command rate, Hz (the rate the policy was trained at)",
+              min=1.0, max=200.0, read_only=True),
+    ParamSpec("max_input_age_s", 0.25, "inputs older than this stop commanding, s", min=0.01, max=5.0),
+    ParamSpec("max_joint_delta", 0.08, "rad per step of a full +-1 joint action (training env's)",
+              min=0.001, max=0.5),
+    ParamSpec("max_step_rad", 0.25, "max distance of a target from the measured position, rad",
+              min=0.001, max=1.0),
+    ParamSpec("default_timeout_s", 20.0, "skill timeout when the goal gives 0, s", min=0.1, max=600.0),
+    ParamSpec("threads", 1, "torch threads for inference", min=1, max=16, read_only=True),
+]
+
+
+class VLAPolicyNode(Node):
+    def __init__(self) -> None:
+        super().__init__("vla_policy")
+        self.params = Parameters(self, SPECS, on_change=self._on_param_change)
+        from embodied_stack.vla.policy import VLAPolicy
+        from embodied_stack.vla.runner import PolicyRunner, RunnerConfig
+
+        self.policy = VLAPolicy(self.params["checkpoint"], threads=self.params["threads"])
+        cams = list(self.params["camera_names"])
+        if cams != list(self.policy.cfg.model.cameras):
+            raise ValueError(f"camera_names {cams} must equal the checkpoint's cameras "
+                             f"{self.policy.cfg.model.cameras}")
+        if len(self.params["image_topics"]) != len(cams):
+            raise ValueError(f"image_topics has {len(self.params['image_topics'])} topics for {len(cams)} cameras")
+        self.policy.encoder.encode("warm up")  # load the language model now, not inside the first goal
+        self.joint_names = list(self.params["joint_names"])
+        self.runner = PolicyRunner(self.policy.predict_chunk, RunnerConfig(
+            joint_lower=so_arm.JOINT_LOWER.copy(), joint_upper=so_arm.JOINT_UPPER.copy(),
+            control_rate_hz=self.params["control_rate_hz"], max_input_age_s=self.params["max_input_age_s"],
+            max_joint_delta=self.params["max_joint_delta"], max_step_rad=self.params["max_step_rad"],
+            chunk_size=self.policy.chunk_size, action_dim=self.policy.action_dim))
+        self.success = False
+        self.state_label = "idle"
+        group = ReentrantCallbackGroup()
+        for cam, topic in zip(cams, self.params["image_topics"], strict=True):
+            self.create_subscription(Image, topic, lambda m, c=cam: self._on_image(c, m), qos.SENSOR,
+                                     callback_group=group)
+        self.create_subscription(JointState, self.params["joint_states_topic"], self._on_joints, qos.SENSOR,
+                                 callback_group=group)
+        if self.params["success_topic"]:
+            self.create_subscription(Bool, self.params["success_topic"], self._on_success, qos.COMMAND,
+                                     callback_group=group)
+        self.pub = self.create_publisher(JointTrajectory, self.params["command_topic"], qos.COMMAND)
+        self.period = 1.0 / self.params["control_rate_hz"]
+        self.create_timer(self.period, self._control, callback_group=group)
+        self.runner.start_worker(time.monotonic)
+        self._goal_lock = threading.Lock()
+        self.action_server = ActionServer(self, _execute_skill_type(), "~/execute_skill", self._execute,
+                                          goal_callback=self._on_goal, cancel_callback=lambda _g: CancelResponse.ACCEPT,
+                                          callback_group=group)
+        self.get_logger().info(f"VLA policy ready: {self.params['checkpoint']}, cameras {cams}, "
+                               f"{self.params['control_rate_hz']} Hz")
+
+    def _on_param_change(self, name: str, value: object) -> None:
+        if name in ("max_input_age_s", "max_joint_delta", "max_step_rad"):
+            setattr(self.runner.cfg, name, float(value))
+
+    # --- inputs -------------------------------------------------------------------------
+    def _on_image(self, camera: str, msg: Image) -> None:
+        try:
+            self.runner.observe_image(camera, rgb_from_image(msg), time.monotonic())
+        except ImageDecodeError as e:
+            self.get_logger().warning(f"dropped image from {camera}: {e}", throttle_duration_sec=5.0)
+
+    def _on_joints(self, msg: JointState) -> None:
+        pos = dict(zip(msg.name, msg.position, strict=False))
+        missing = [j for j in (*self.joint_names, self.params["gripper_joint"]) if j not in pos]
+        if missing:
+            self.get_logger().warning(f"JointState lacks {missing}", throttle_duration_sec=5.0)
+            return
+        state = np.array([pos[j] for j in self.joint_names] + [pos[self.params["gripper_joint"]]])
+        self.runner.observe_state(state, time.monotonic())
+
+    def _on_success(self, msg: Bool) -> None:
+        self.success = bool(msg.data)
+
+    # --- control ------------------------------------------------------------------------
+    def _control(self) -> None:
+        cmd = self.runner.tick(time.monotonic())
+        if cmd is None:
+            if self.runner.active:
+                self.state_label = f"holding: {self.runner.last_error or 'waiting for the first chunk'}"
+            return
+        self.state_label = "running"
+        msg = JointTrajectory(joint_names=[*self.joint_names, self.params["gripper_joint"]])
+        msg.header.stamp = self.get_clock().now().to_msg()
+        msg.points = [JointTrajectoryPoint(positions=[*map(float, cmd.positions), float(cmd.gripper)],
+                                           time_from_start=Duration(seconds=self.period).to_msg())]
+        self.pub.publish(msg)
+
+    # --- skill action -------------------------------------------------------------------
+    def _on_goal(self, goal) -> GoalResponse:
+        if not goal.instruction.strip():
+            self.get_logger().warning("rejected a skill goal without an instruction")
+            return GoalResponse.REJECT
+        if self.runner.active:
+            self.get_logger().warning("rejected a skill goal: another one is running")
+            return GoalResponse.REJECT
+        return GoalResponse.ACCEPT
+
+    def _execute(self, handle):
+        action_type = _execute_skill_type()
+        goal = handle.request
+        timeout = goal.timeout_s if goal.timeout_s > 0 else self.params["default_timeout_s"]
+        self.success = False
+        began = time.monotonic()
+        self.runner.start(goal.instruction)
+        result = action_type.Result()
+        try:
+            while True:
+                elapsed = time.monotonic() - began
+                if handle.is_cancel_requested:
+                    self.runner.cancel()
+                    handle.canceled()
+                    result.success, result.message = False, "cancelled"
+                    break
+                if self.success:
+                    handle.succeed()
+                    result.success, result.message = True, "task success reported on the success topic"
+                    break
+                if elapsed > timeout:
+                    handle.abort()
+                    result.success = False
+                    result.message = (f"timeout after {timeout:.1f} s"
+                                      + (f"; last input problem: {self.runner.last_error}"
+                                         if self.runner.last_error else ""))
+                    break
+                fb = action_type.Feedback(progress=float(min(1.0, elapsed / timeout)), state=self.state_label)
+                handle.publish_feedback(fb)
+                time.sleep(self.period)
+        finally:
+            self.runner.cancel()
+        result.duration_s = float(time.monotonic() - began)
+        return result
+
+    def close(self) -> None:
+        self.runner.cancel()
+        self.runner.stop_worker()
+
+
+def _execute_skill_type():
+    from embodied_stack_interfaces.action import ExecuteSkill
+
+    return ExecuteSkill
+
+
+def main(args=None) -> int:
+    return run_node(VLAPolicyNode, args, multithreaded=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

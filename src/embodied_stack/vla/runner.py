@@ -1,0 +1,177 @@
+"""Asynchronous policy execution: inference in a worker, commands at the control rate.
+
+Why a ROS-free runner: the safety rules of the policy node (no command on stale,
+invalid or missing input; stop the moment a goal is cancelled; clamp every
+command) are decided here, in plain Python, so tests exercise them without DDS.
+
+Timing: observation ``i`` is tagged with the control step current when it
+arrived; the chunk predicted from it covers steps ``i .. i+K-1``. Inference runs
+in a worker thread, so a slow forward pass never delays a control tick: the tick
+uses whatever chunks already cover the step (ACT temporal ensembling), and when
+none does - or the inputs are stale - it returns ``None`` and the caller sends no
+command (the robot holds its last target).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from embodied_stack.hardware import JointCommand
+from embodied_stack.vla.policy import InvalidObservation, TemporalEnsembler
+
+Predict = Callable[[dict[str, np.ndarray], np.ndarray, str], np.ndarray]
+
+
+@dataclass
+class RunnerConfig:
+    """Limits and rates. Joint actions are deltas of the joint *targets* scaled by
+    ``max_joint_delta`` (the tabletop env's action semantics) plus an absolute gripper."""
+
+    joint_lower: np.ndarray
+    joint_upper: np.ndarray
+    control_rate_hz: float = 25.0
+    #: an image or joint state older than this stops commanding (s).
+    max_input_age_s: float = 0.25
+    #: rad per control step that a full +-1 action moves a joint target.
+    max_joint_delta: float = 0.08
+    #: a target never leaves the measured position by more than this (rad).
+    max_step_rad: float = 0.25
+    chunk_size: int = 8
+    action_dim: int = 6
+
+
+class PolicyRunner:
+    def __init__(self, predict: Predict, cfg: RunnerConfig) -> None:
+        self.predict = predict
+        self.cfg = cfg
+        self.ens = TemporalEnsembler(cfg.chunk_size, cfg.action_dim)
+        self._lock = threading.Lock()
+        self._new_obs = threading.Event()
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
+        self.instruction: str | None = None
+        self.step = 0
+        self.targets: np.ndarray | None = None
+        self.last_error = ""
+        self._images: dict[str, np.ndarray] = {}
+        self._image_stamp: dict[str, float] = {}
+        self._state: np.ndarray | None = None
+        self._state_stamp = -np.inf
+        self._obs_version = 0
+
+    # --- goal ---------------------------------------------------------------------------
+    def start(self, instruction: str) -> None:
+        """Begin executing ``instruction`` from the current measured state."""
+        if not isinstance(instruction, str) or not instruction.strip():
+            raise ValueError("instruction must be a non-empty string, e.g. 'put the red cube in the bowl'")
+        with self._lock:
+            self.instruction = instruction
+            self.step, self.targets = 0, None
+            self.ens.reset()
+
+    def cancel(self) -> None:
+        """Stop immediately: the next tick returns None and no chunk in flight is used."""
+        with self._lock:
+            self.instruction = None
+            self.ens.reset()
+            self.targets = None
+
+    @property
+    def active(self) -> bool:
+        return self.instruction is not None
+
+    # --- inputs -------------------------------------------------------------------------
+    def observe_image(self, camera: str, image: np.ndarray, stamp: float) -> None:
+        with self._lock:
+            self._images[camera], self._image_stamp[camera] = image, stamp
+            self._obs_version += 1
+        self._new_obs.set()
+
+    def observe_state(self, state: np.ndarray, stamp: float) -> None:
+        with self._lock:
+            self._state, self._state_stamp = np.asarray(state, dtype=np.float64), stamp
+            self._obs_version += 1
+        self._new_obs.set()
+
+    def _fresh(self, now: float) -> str:
+        """'' when every input is fresh, else the reason it is not."""
+        age = now - self._state_stamp
+        if self._state is None or age > self.cfg.max_input_age_s:
+            return f"joint state is {age:.3f} s old (limit {self.cfg.max_input_age_s} s)"
+        for cam, stamp in self._image_stamp.items():
+            if now - stamp > self.cfg.max_input_age_s:
+                return f"camera {cam!r} image is {now - stamp:.3f} s old (limit {self.cfg.max_input_age_s} s)"
+        return ""
+
+    # --- inference ----------------------------------------------------------------------
+    def infer_once(self, now: float) -> bool:
+        """Predict one chunk from the newest inputs (the worker's body; tests call it directly).
+        Returns False (and records why) when the inputs are stale or invalid."""
+        with self._lock:
+            if self.instruction is None:
+                return False
+            stale = self._fresh(now)
+            if stale:
+                self.last_error = stale
+                return False
+            images, state = dict(self._images), self._state.astype(np.float32)
+            step, instruction, version = self.step, self.instruction, self._obs_version
+        try:
+            chunk = self.predict(images, state, instruction)
+        except InvalidObservation as e:
+            with self._lock:
+                self.last_error = str(e)
+                self.ens.reset()  # never blend old chunks across invalid input
+            return False
+        with self._lock:
+            if self.instruction != instruction or self._obs_version < version:
+                return False  # cancelled or restarted while predicting
+            self.ens.add(step, chunk)
+            self.last_error = ""
+        return True
+
+    def start_worker(self, clock: Callable[[], float]) -> None:
+        def loop() -> None:
+            while not self._stop.is_set():
+                if self._new_obs.wait(timeout=0.05):
+                    self._new_obs.clear()
+                    self.infer_once(clock())
+
+        self._stop.clear()
+        self._worker = threading.Thread(target=loop, name="vla-inference", daemon=True)
+        self._worker.start()
+
+    def stop_worker(self) -> None:
+        self._stop.set()
+        if self._worker is not None:
+            self._worker.join(timeout=2.0)
+            self._worker = None
+
+    # --- control ------------------------------------------------------------------------
+    def tick(self, now: float) -> JointCommand | None:
+        """The command for this control period, or None (send nothing: hold)."""
+        with self._lock:
+            if self.instruction is None:
+                return None
+            stale = self._fresh(now)
+            if stale:
+                self.last_error = stale
+                self.ens.reset()
+                self.targets = None
+                return None
+            action = self.ens.action(self.step)
+            if action is None or not np.all(np.isfinite(action)):
+                return None
+            measured = self._state[:5]
+            base = measured if self.targets is None else self.targets
+            targets = base + np.clip(action[:5], -1.0, 1.0) * self.cfg.max_joint_delta
+            targets = np.clip(targets, measured - self.cfg.max_step_rad, measured + self.cfg.max_step_rad)
+            targets = np.clip(targets, self.cfg.joint_lower, self.cfg.joint_upper)
+            self.targets = targets
+            self.step += 1
+            gripper = float(np.clip(0.5 * (action[5] + 1.0), 0.0, 1.0))
+            return JointCommand(positions=targets.copy(), gripper=gripper)
