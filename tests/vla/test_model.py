@@ -40,3 +40,11 @@ def test_stats_round_trip_through_normalisation(tiny_model):
     a = torch.tensor([[0.7, 0.1]])
     assert torch.allclose(net.unnormalise_action(net.normalise_action(a)), a)
     assert net.state_std.min() >= 1e-3  # zero std is floored, never a division by zero
+
+
+def test_pluggable_backbone_from_an_import_spec(tiny_model):
+    cfg = tiny_model
+    cfg.vision_backbone = "import:torch.nn:Identity"  # any factory mapping images to a feature map
+    net = VLANet(cfg).eval()
+    out = net([torch.rand(1, 3, 32, 32)], torch.zeros(1, cfg.state_dim), torch.zeros(1, cfg.language_dim))
+    assert out.shape == (1, cfg.chunk_size, cfg.action_dim)

@@ -23,7 +23,8 @@ class ModelConfig:
     action_dim: int = 4
     #: K, actions predicted per inference. 8 at 80 Hz = 0.1 s ahead (FACTS.md calibration).
     chunk_size: int = 8
-    #: "cnn" (trained from scratch) or "torchvision:<name>[:<weights path>]" for a local backbone.
+    #: "cnn" (trained from scratch) or "import:<module>:<callable>[:<weights path>]" for a
+    #: pretrained backbone on disk (e.g. import:torchvision.models:resnet18:/models/r18.pth).
     vision_backbone: str = "cnn"
     cnn_channels: tuple[int, ...] = (32, 64, 128, 128)
     #: per-block strides; a leading 4 is a 4x4 patchify stem (3x fewer FLOPs than a 5x5 stride-2

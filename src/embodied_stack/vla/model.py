@@ -62,29 +62,46 @@ class CNNEncoder(nn.Module):
         return x.flatten(2).transpose(1, 2)
 
 
-class TorchvisionEncoder(nn.Module):
-    """A torchvision backbone (e.g. resnet18) from a local weights file, pooled layers removed.
+class ImportedEncoder(nn.Module):
+    """A backbone built by any importable factory, optionally with local weights.
 
-    Spec ``torchvision:<name>[:<weights .pth path>]``; without a path it is randomly
-    initialised (there are no offline pretrained weights on this machine).
+    Spec ``import:<module>:<callable>[:<weights .pth/.safetensors path>]``, e.g.
+    ``import:torchvision.models:resnet18:/models/resnet18.pth`` (no weights can be
+    downloaded here, so a path is how pretrained features arrive). The module must map
+    (B, 3, H, W) ImageNet-normalised images to a (B, C, h, w) feature map; classifier
+    children named ``avgpool``/``fc``/``classifier`` are dropped so ResNet-style nets qualify.
     """
 
-    def __init__(self, spec: str) -> None:
+    def __init__(self, spec: str, image_size: tuple[int, int]) -> None:
         super().__init__()
+        import importlib
+
+        parts = spec.split(":", 3)
+        if len(parts) < 3:
+            raise ValueError(f"vision_backbone {spec!r} must be 'import:<module>:<callable>[:<weights path>]'")
         try:
-            import torchvision
-        except ImportError as exc:
-            raise RuntimeError(f"vision_backbone {spec!r} needs torchvision; install the build matching "
-                               "torch (pip install torchvision==<pinned>) or use vision_backbone: cnn") from exc
-        parts = spec.split(":", 2)
-        net = torchvision.models.get_model(parts[1], weights=None)
-        if len(parts) == 3:
+            factory = getattr(importlib.import_module(parts[1]), parts[2])
+        except (ImportError, AttributeError) as exc:
+            raise ValueError(f"vision_backbone {spec!r}: cannot import {parts[1]}.{parts[2]} ({exc}); "
+                             "install the package or use vision_backbone: cnn") from exc
+        net = factory()
+        if len(parts) == 4:
             from embodied_stack import paths
 
-            net.load_state_dict(torch.load(paths.resolve(parts[2]), map_location="cpu"))
-        self.body = nn.Sequential(*[m for name, m in net.named_children() if name not in ("avgpool", "fc")])
+            path = str(paths.resolve(parts[3]))
+            if path.endswith(".safetensors"):
+                from safetensors.torch import load_file
+
+                state = load_file(path)
+            else:
+                state = torch.load(path, map_location="cpu", weights_only=True)
+            net.load_state_dict(state)
+        children = dict(net.named_children())
+        if any(k in children for k in ("avgpool", "fc", "classifier")):
+            net = nn.Sequential(*[m for k, m in children.items() if k not in ("avgpool", "fc", "classifier")])
+        self.body = net
         with torch.no_grad():
-            self.out_dim = int(self.body(torch.zeros(1, 3, 64, 64)).shape[1])
+            self.out_dim = int(self.body(torch.zeros(1, 3, *image_size)).shape[1])
         self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
 
@@ -95,10 +112,10 @@ class TorchvisionEncoder(nn.Module):
 def build_vision_encoder(cfg: ModelConfig) -> nn.Module:
     if cfg.vision_backbone == "cnn":
         return CNNEncoder(cfg.cnn_channels, cfg.cnn_strides, cfg.language_dim)
-    if cfg.vision_backbone.startswith("torchvision:"):
-        return TorchvisionEncoder(cfg.vision_backbone)
+    if cfg.vision_backbone.startswith("import:"):
+        return ImportedEncoder(cfg.vision_backbone, cfg.image_size)
     raise ValueError(f"unknown vision_backbone {cfg.vision_backbone!r}; use 'cnn' or "
-                     "'torchvision:<name>[:<weights path>]'")
+                     "'import:<module>:<callable>[:<weights path>]'")
 
 
 class VLANet(nn.Module):
