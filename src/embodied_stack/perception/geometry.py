@@ -98,7 +98,7 @@ class DepthProjector:
             raise ValueError(f"pixel stride {stride} must be >= 1")
         self.stride = int(stride)
         self._key: tuple | None = None
-        self._rays: np.ndarray | None = None  # (M, 3) ray directions in base frame, per unit depth
+        self._rays: np.ndarray | None = None  # (3, M) ray directions in base frame, per unit depth
         self._origin = np.zeros(3)
         self._pixels: np.ndarray | None = None  # (M,) flat indices into the full image
 
@@ -111,22 +111,27 @@ class DepthProjector:
         v, u = np.mgrid[s // 2:h:s, s // 2:w:s]
         fx, fy, cx, cy = k[0, 0], k[1, 1], k[0, 2], k[1, 2]
         rays_cam = np.stack([(u.ravel() - cx) / fx, (v.ravel() - cy) / fy, np.ones(u.size)], axis=1)
-        self._rays = (rays_cam @ cam_to_base.rotation.T).astype(np.float32)
-        self._origin = cam_to_base.translation.astype(np.float32)
+        # (3, M): one contiguous row per axis; numpy is ~50x slower on (M, 3) broadcasts
+        self._rays = np.ascontiguousarray((rays_cam @ cam_to_base.rotation.T).T, dtype=np.float32)
+        self._origin = cam_to_base.translation.astype(np.float32)[:, None]
         self._pixels = (v.ravel() * w + u.ravel()).astype(np.int64)
         self._key = key
 
     def project(self, depth_m: np.ndarray, k: np.ndarray, cam_to_base: Transform,
                 depth_min: float = 0.0, depth_max: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
-        """Return ``(points (N,3) float32 in base frame, pixel indices (N,) into the flat image)``
-        for the sampled pixels whose depth is finite and within ``[depth_min, depth_max]``."""
+        """Return ``(points (3, N) float32 in base frame, pixel indices (N,) into the flat image)``
+        for the sampled pixels whose depth is finite and within ``[depth_min, depth_max]``.
+        Points come as rows x, y, z: every later per-point stage works on whole rows."""
         self._prepare(depth_m.shape, k, cam_to_base)
         assert self._rays is not None and self._pixels is not None  # set by _prepare
-        d = depth_m.reshape(-1)[self._pixels]
+        d = depth_m.reshape(-1)[self._pixels].astype(np.float32, copy=False)
         ok = np.isfinite(d) & (d > depth_min) & (d < depth_max)
-        d = d[ok].astype(np.float32)
-        points = self._rays[ok] * d[:, None] + self._origin
-        return points, self._pixels[ok]
+        return select_columns(self._rays * d + self._origin, ok), self._pixels[ok]
+
+
+def select_columns(xyz: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``xyz[:, mask]`` for a (3, N) array, ~10x faster: numpy's 2-D boolean indexing is slow."""
+    return np.stack([row[mask] for row in xyz])
 
 
 def project_to_pixels(points_base: np.ndarray, k: np.ndarray, cam_to_base: Transform) -> tuple[np.ndarray, np.ndarray]:

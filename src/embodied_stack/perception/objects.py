@@ -18,7 +18,7 @@ from scipy import ndimage
 from embodied_stack.perception.clustering import cluster_points
 from embodied_stack.perception.config import ObjectsConfig, ValidationConfig
 from embodied_stack.perception.describe import ObjectObservation, classify_colors, describe_cluster
-from embodied_stack.perception.geometry import DepthProjector, Transform
+from embodied_stack.perception.geometry import DepthProjector, Transform, select_columns
 from embodied_stack.perception.plane import Plane, PlaneEstimator
 from embodied_stack.perception.validation import check_intrinsics, check_rgbd
 
@@ -70,24 +70,26 @@ class ObjectDetector:
         v = self.validation
         k = check_intrinsics(frame.intrinsics, frame.depth.shape[1], frame.depth.shape[0])
         check_rgbd(frame.rgb, frame.depth, v.min_valid_depth_fraction)
-        points, pixels = self.projector.project(frame.depth, k, frame.camera_to_base, v.depth_min_m,
-                                                v.depth_max_m)
+        xyz, pixels = self.projector.project(frame.depth, k, frame.camera_to_base, v.depth_min_m,
+                                             v.depth_max_m)
         t1 = time.perf_counter()
-        inside = np.all((points > self._lo) & (points < self._hi), axis=1)
-        inside &= ~np.all((points > self._self_lo) & (points < self._self_hi), axis=1)
-        points, pixels = points[inside], pixels[inside]
+        x, y, z = xyz
+        lo, hi, slo, shi = self._lo, self._hi, self._self_lo, self._self_hi
+        inside = (x > lo[0]) & (x < hi[0]) & (y > lo[1]) & (y < hi[1]) & (z > lo[2]) & (z < hi[2])
+        inside &= ~((x > slo[0]) & (x < shi[0]) & (y > slo[1]) & (y < shi[1]) & (z > slo[2]) & (z < shi[2]))
+        xyz, pixels = select_columns(xyz, inside), pixels[inside]
         t2 = time.perf_counter()
-        plane = self.planes.update(points)
+        plane = self.planes.update(xyz.T)
         t3 = time.perf_counter()
         empty = ObjectScene([], plane, np.zeros((0, 3), np.float32), np.zeros(0, np.int64))
         if plane is None:
             self._record(t0, t1, t2, t3, t3, t3)
             return empty
         c = self.config
-        height = plane.distance(points)
+        height = plane.normal.astype(np.float32) @ xyz + np.float32(plane.offset)
         above = (height > c.min_height_above_plane_m) & (height < c.max_object_height_m)
         rot, origin = plane.frame()
-        obj_points, obj_pixels = points[above], pixels[above]
+        obj_points, obj_pixels = select_columns(xyz, above).T, pixels[above]
         uvh = ((obj_points - origin) @ rot).astype(np.float32)
         labels = cluster_points(uvh, c.voxel_size_m, c.min_cluster_voxels, c.cluster_bridge_voxels)
         t4 = time.perf_counter()
