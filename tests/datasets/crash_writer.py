@@ -3,7 +3,7 @@
 import sys
 import time
 
-from conftest import FEATURES, make_frame
+from dataset_helpers import FEATURES, make_frame
 
 from embodied_stack.datasets import LeRobotDatasetWriter
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import FEATURES, make_frame
+from dataset_helpers import FEATURES, make_frame
 from PIL import Image
 
 from embodied_stack.cli import main

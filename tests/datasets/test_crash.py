@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from conftest import FEATURES, make_frame
+from dataset_helpers import FEATURES, make_frame
 
 from embodied_stack.datasets import LeRobotDataset, LeRobotDatasetWriter
 

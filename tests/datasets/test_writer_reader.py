@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import H, W, make_frame
+from dataset_helpers import FEATURES, H, W, features_copy, make_frame
 
 from embodied_stack.datasets import DatasetError, LeRobotDataset, LeRobotDatasetWriter, check_storage
 
@@ -17,10 +17,13 @@ LENGTHS = [12, 9, 15]
 TASKS = ["put the red cube in the bowl", "open the drawer", "put the red cube in the bowl"]
 
 
+@pytest.fixture
+def features():
+    return features_copy()
+
+
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    from conftest import FEATURES
-
     root = tmp_path_factory.mktemp("ds") / "demo"
     reports = []
     with LeRobotDatasetWriter.create(root, fps=15, features=FEATURES, robot_type="so_arm", min_free_mb=1) as w:

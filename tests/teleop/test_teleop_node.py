@@ -19,9 +19,7 @@ from trajectory_msgs.msg import JointTrajectory  # noqa: E402
 from embodied_stack.sim import so_arm  # noqa: E402
 
 
-def test_keyboard_drives_arm_through_node(monkeypatch):
-    monkeypatch.setenv("ROS_DOMAIN_ID", str(100 + os.getpid() % 50))
-    monkeypatch.setenv("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+def test_keyboard_drives_arm_through_node():
     master, slave = os.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "embodied_stack.teleop.node", "--ros-args",
                              "-p", "recorder_ns:=''", "-p", "rate_hz:=20.0"],

@@ -1,9 +1,11 @@
-"""Shared helpers for dataset tests: a tiny feature set and a frame generator."""
+"""Shared helpers for dataset tests: a tiny feature set and a frame generator.
+
+(A plain module, not conftest.py: the crash test's child process imports it too.)
+"""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 H, W = 48, 64
 FEATURES = {
@@ -23,6 +25,5 @@ def make_frame(episode: int, i: int) -> dict[str, np.ndarray]:
     return {"observation.state": state, "observation.images.scene": img, "action": state + 1}
 
 
-@pytest.fixture
-def features():
+def features_copy() -> dict:
     return {k: dict(v) for k, v in FEATURES.items()}

@@ -49,13 +49,11 @@ def _call(node, client, timeout=10.0) -> Trigger.Response:
     return future.result()
 
 
-def test_node_records_episodes(tmp_path: Path, monkeypatch):
+def test_node_records_episodes(tmp_path: Path):
     root, mcap = tmp_path / "ds", tmp_path / "raw.mcap"
     params = tmp_path / "recorder.yaml"
     params.write_text(PARAMS.format(root=root, mcap=mcap))
-    monkeypatch.setenv("ROS_DOMAIN_ID", str(50 + os.getpid() % 50))  # isolate from other test runs
-    monkeypatch.setenv("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-    env = dict(os.environ)
+    env = dict(os.environ)  # tests/conftest.py gave this process its own ROS_DOMAIN_ID
     proc = subprocess.Popen([sys.executable, "-m", "embodied_stack.recording.node", "--ros-args",
                              "--params-file", str(params)], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
