@@ -1,4 +1,4 @@
-"""``embodied-stack dataset info|visualize`` for LeRobotDataset v3.0 folders."""
+"""``embodied-stack dataset info|visualize`` and ``embodied-stack replay`` for LeRobotDataset v3.0 folders."""
 
 from __future__ import annotations
 
@@ -57,7 +57,48 @@ def _run_visualize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _configure_replay(p: argparse.ArgumentParser) -> None:
+    p.add_argument("root", help="dataset folder")
+    p.add_argument("--episode", type=int, default=0)
+    p.add_argument("--world", default="tabletop", choices=["tabletop"], help="simulated world to replay in")
+    p.add_argument("--seed", type=int, default=0, help="world reset seed (object placement)")
+    p.add_argument("--no-start-pose", action="store_true",
+                   help="do not move the arm to the episode's first recorded state first")
+
+
+def _run_replay(args: argparse.Namespace) -> int:
+    import math
+
+    from embodied_stack.datasets import DatasetError, LeRobotDataset
+    from embodied_stack.datasets.replay import action_layout, replay_episode
+    from embodied_stack.sim.tabletop import TabletopWorld
+
+    world = TabletopWorld()
+    try:
+        ds = LeRobotDataset(args.root, episodes=[args.episode], video_cache_episodes=1)
+        world.reset(seed=args.seed)
+        arm = world.arm
+        if not args.no_start_pose and "observation.state" in ds.meta.features:
+            joints, grip = action_layout(ds, arm, "observation.state")
+            s0 = ds.episode_column(args.episode, "observation.state")[0].reshape(-1)
+            arm.set_pose(s0[joints], float(s0[grip]) if grip is not None else arm.gripper_opening)
+
+        def advance(period: float) -> None:
+            for _ in range(max(1, math.floor(period / world.control_dt + 0.5))):
+                world.step()
+
+        print(replay_episode(ds, args.episode, arm, advance).summary())
+    except DatasetError as e:
+        print(f"error: {e}")
+        return 1
+    finally:
+        world.close()
+    return 0
+
+
 def register(registry: CommandRegistry) -> None:
+    registry.add(("replay",), configure=_configure_replay, run=_run_replay,
+                 help="play an episode's actions on the simulated arm through its safety filter")
     registry.add(("dataset", "info"), configure=_configure_info, run=_run_info,
                  help="summary of a LeRobotDataset v3.0: counts, features, tasks, flagged episodes")
     registry.add(("dataset", "visualize"), configure=_configure_visualize, run=_run_visualize,
