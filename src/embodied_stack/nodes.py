@@ -11,5 +11,6 @@ NODES: dict[str, str] = {
     "recorder": "embodied_stack.recording.node:main",
     "teleop": "embodied_stack.teleop.node:main",
     "heartbeat": "embodied_stack.heartbeat.node:main",
+    "sim_bridge": "embodied_stack.sim_bridge.node:main",
     "vla_policy": "embodied_stack.vla.node:main",
 }

@@ -1,0 +1,29 @@
+"""The worlds the sim bridge can run, by name (ROS-free)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from embodied_stack.sim.world import SimWorld
+
+
+def _tabletop(config: str) -> SimWorld:
+    from embodied_stack.sim.tabletop import TabletopWorld
+
+    return TabletopWorld(config or None)
+
+
+def _indoor(config: str) -> SimWorld:
+    from embodied_stack.sim.indoor import IndoorConfig, IndoorWorld
+
+    return IndoorWorld(IndoorConfig.from_yaml(config) if config else None)
+
+
+WORLDS: dict[str, Callable[[str], SimWorld]] = {"tabletop": _tabletop, "indoor": _indoor}
+
+
+def make_world(name: str, config: str = "") -> SimWorld:
+    """Build world ``name`` from its YAML (``config``; '' = the world's default file)."""
+    if name not in WORLDS:
+        raise ValueError(f"unknown world '{name}'; available: {sorted(WORLDS)}")
+    return WORLDS[name](config)
