@@ -224,6 +224,7 @@ class TabletopWorld(SimWorld):
         self._container_body = {n: m.body(n).id for n in so_arm.TABLETOP_CONTAINERS}
         self._goal_body = m.body(so_arm.GOAL_MARKER).id
         self._goal_geom = m.geom(so_arm.GOAL_MARKER).id
+        self._pad_geoms = np.array([m.geom(p).id for p in so_arm.FINGER_PADS])
         # Nominal values every reset starts from, so randomisation never accumulates.
         self._nominal = {
             "geom_friction": m.geom_friction.copy(), "body_mass": m.body_mass.copy(),
@@ -297,13 +298,10 @@ class TabletopWorld(SimWorld):
 
     def in_gripper_contact(self, name: str) -> bool:
         """True when the object touches either finger pad (it is being held or pushed by the jaws)."""
+        pairs = self.data.contact.geom[: self.data.ncon]
         gid = self._obj_geom[name]
-        pads = {self.model.geom(p).id for p in so_arm.FINGER_PADS}
-        for i in range(self.data.ncon):
-            c = self.data.contact[i]
-            if (c.geom1 == gid and c.geom2 in pads) or (c.geom2 == gid and c.geom1 in pads):
-                return True
-        return False
+        touching = np.concatenate([pairs[pairs[:, 0] == gid, 1], pairs[pairs[:, 1] == gid, 0]])
+        return bool(np.isin(touching, self._pad_geoms).any())
 
     def inside_container(self, name: str, container: str) -> bool:
         """Object centre within the container's inner footprint and below its rim."""
