@@ -11,6 +11,7 @@ NODES: dict[str, str] = {
     "recorder": "embodied_stack.recording.node:main",
     "teleop": "embodied_stack.teleop.node:main",
     "heartbeat": "embodied_stack.heartbeat.node:main",
+    "perception": "embodied_stack.perception.node:main",
     "sim_bridge": "embodied_stack.sim_bridge.node:main",
     "vla_policy": "embodied_stack.vla.node:main",
 }

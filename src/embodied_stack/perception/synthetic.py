@@ -29,17 +29,16 @@ class SyntheticObject:
     yaw: float = 0.0
 
 
-def default_camera(pitch_deg: float = 50.0, height: float = 0.6) -> Transform:
-    """Optical frame 0.6 m above base_link looking along +x, pitched down (as config/nodes/perception.yaml)."""
-    th = np.deg2rad(pitch_deg)
-    ry = np.array([[np.cos(th), 0, np.sin(th)], [0, 1, 0], [-np.sin(th), 0, np.cos(th)]])
-    link_to_optical = np.array([[0, 0, 1], [-1, 0, 0], [0, -1, 0]], dtype=float)
-    return Transform(ry @ link_to_optical, np.array([0.0, 0.0, height]))
+def default_camera() -> Transform:
+    """The tabletop world's scene camera (and config/nodes/perception.yaml's default): 0.55 m in
+    front of the arm base, 0.42 m above the table, looking back and down at it."""
+    return Transform.from_xyz_quat([0.55, 0.0, 0.42], [-0.6615057, -0.6615057, 0.2498204, 0.2498204])
 
 
-def intrinsics(width: int = 640, height: int = 480, hfov_deg: float = 69.0) -> np.ndarray:
-    f = width / 2 / np.tan(np.deg2rad(hfov_deg) / 2)
-    return np.array([[f, 0, width / 2], [0, f, height / 2], [0, 0, 1.0]])
+def intrinsics(width: int = 640, height: int = 480, vfov_deg: float = 55.0) -> np.ndarray:
+    """Square-pixel pinhole K with the scene camera's vertical field of view."""
+    f = height / 2 / np.tan(np.deg2rad(vfov_deg) / 2)
+    return np.array([[f, 0, (width - 1) / 2], [0, f, (height - 1) / 2], [0, 0, 1.0]])
 
 
 def _hit_box_faces(o, d, half, open_top):
@@ -114,11 +113,11 @@ def _hit_cylinder(o, d, centre, r, half_h):
 
 
 def render(objects: list[SyntheticObject], camera: Transform, k: np.ndarray, width: int = 640,
-           height: int = 480, table_half: tuple[float, float] = (0.5, 0.6), table_centre_x: float = 0.7,
+           height: int = 480, table_half: tuple[float, float] = (0.4, 0.5), table_centre_x: float = 0.25,
            noise_std: float = 0.0, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Return (rgb uint8 HxWx3, depth float32 HxW in m along the optical axis)."""
     v, u = np.mgrid[0:height, 0:width]
-    rays_cam = np.stack([(u.ravel() + 0.5 - k[0, 2]) / k[0, 0], (v.ravel() + 0.5 - k[1, 2]) / k[1, 1],
+    rays_cam = np.stack([(u.ravel() - k[0, 2]) / k[0, 0], (v.ravel() - k[1, 2]) / k[1, 1],
                          np.ones(u.size)], axis=1)
     d = rays_cam @ camera.rotation.T
     o = np.broadcast_to(camera.translation, d.shape)
@@ -163,7 +162,7 @@ def render(objects: list[SyntheticObject], camera: Transform, k: np.ndarray, wid
 
 def random_scene(rng: np.random.Generator, n_objects: int = 5, shapes: tuple[str, ...] = (
         "cube", "cylinder", "sphere", "bowl", "bin")) -> list[SyntheticObject]:
-    """Non-overlapping objects with unique (colour, shape) pairs in front of the default camera."""
+    """Non-overlapping objects with unique (colour, shape) pairs on the table in front of the arm."""
     objects: list[SyntheticObject] = []
     colors = list(COLORS)
     used: set[tuple[str, str]] = set()
@@ -172,12 +171,12 @@ def random_scene(rng: np.random.Generator, n_objects: int = 5, shapes: tuple[str
         color = str(rng.choice(colors))
         if (color, shape) in used:
             continue
-        w = {"cube": rng.uniform(0.04, 0.07), "cylinder": rng.uniform(0.04, 0.07),
-             "sphere": rng.uniform(0.04, 0.07), "bowl": rng.uniform(0.12, 0.16),
-             "bin": rng.uniform(0.14, 0.2)}[shape]
-        h = {"cube": w, "cylinder": rng.uniform(0.06, 0.1), "sphere": w, "bowl": w / 2,
-             "bin": 0.07}[shape]
-        xy = np.array([rng.uniform(0.45, 0.85), rng.uniform(-0.3, 0.3)])
+        w = {"cube": rng.uniform(0.03, 0.05), "cylinder": rng.uniform(0.03, 0.05),
+             "sphere": rng.uniform(0.03, 0.05), "bowl": rng.uniform(0.1, 0.13),
+             "bin": rng.uniform(0.1, 0.13)}[shape]
+        h = {"cube": w, "cylinder": rng.uniform(0.04, 0.06), "sphere": w, "bowl": w / 2,
+             "bin": 0.04}[shape]
+        xy = np.array([rng.uniform(0.1, 0.4), rng.uniform(-0.28, 0.28)])
         radius = w * 0.75
         if any(np.linalg.norm(xy - o.position[:2]) < radius + o.size[0] * 0.75 + 0.03 for o in objects):
             continue

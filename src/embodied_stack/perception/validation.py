@@ -3,16 +3,12 @@
 Why codes: the node counts rejections per reason in its diagnostics and logs the
 message; a frame that fails any check is dropped whole, so nothing downstream ever
 sees a half-valid frame (a depth image from another resolution, NaN intrinsics...).
+Decoding image buffers (encodings, sizes) is ``embodied_stack.ros.images``' job.
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-#: colour encodings accepted (sensor_msgs/image_encodings names) and their channel order
-COLOR_ENCODINGS = {"rgb8": (0, 1, 2), "bgr8": (2, 1, 0), "rgba8": (0, 1, 2), "bgra8": (2, 1, 0)}
-#: depth encodings accepted and their scale to metres
-DEPTH_ENCODINGS = {"16UC1": 0.001, "mono16": 0.001, "32FC1": 1.0}
 
 
 class InputRejected(ValueError):
@@ -22,40 +18,6 @@ class InputRejected(ValueError):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
-
-
-def color_to_rgb(encoding: str, height: int, width: int, data: bytes | np.ndarray,
-                 step: int | None = None) -> np.ndarray:
-    """Decode a colour image buffer into an (H, W, 3) uint8 RGB array."""
-    if encoding not in COLOR_ENCODINGS:
-        raise InputRejected("encoding", f"colour encoding '{encoding}' unsupported; publish one of "
-                            f"{sorted(COLOR_ENCODINGS)}")
-    channels = 4 if encoding.endswith("a8") else 3
-    buf = np.frombuffer(data, dtype=np.uint8) if not isinstance(data, np.ndarray) else data.reshape(-1)
-    row = step or width * channels
-    if height <= 0 or width <= 0 or row < width * channels or buf.size != row * height:
-        raise InputRejected("size_mismatch", f"colour image {width}x{height} '{encoding}' (step {row}) "
-                            f"needs {row * height} bytes, got {buf.size}")
-    img = buf.reshape(height, row)[:, :width * channels].reshape(height, width, channels)
-    return img[:, :, list(COLOR_ENCODINGS[encoding])]
-
-
-def depth_to_metres(encoding: str, height: int, width: int, data: bytes | np.ndarray,
-                    step: int | None = None, big_endian: bool = False) -> np.ndarray:
-    """Decode a depth buffer (16UC1 mm or 32FC1 m) into (H, W) float32 metres; invalid = NaN."""
-    if encoding not in DEPTH_ENCODINGS:
-        raise InputRejected("encoding", f"depth encoding '{encoding}' unsupported; publish 16UC1 (mm) "
-                            "or 32FC1 (m)")
-    dtype = np.dtype(np.uint16 if encoding != "32FC1" else np.float32).newbyteorder(">" if big_endian else "<")
-    raw = data.tobytes() if isinstance(data, np.ndarray) else bytes(data)
-    row = step or width * dtype.itemsize
-    if height <= 0 or width <= 0 or row < width * dtype.itemsize or len(raw) != row * height:
-        raise InputRejected("size_mismatch", f"depth image {width}x{height} '{encoding}' (step {row}) "
-                            f"needs {row * height} bytes, got {len(raw)}")
-    arr = np.frombuffer(raw, dtype=np.uint8).reshape(height, row)[:, :width * dtype.itemsize]
-    depth = arr.copy().view(dtype).reshape(height, width).astype(np.float32) * DEPTH_ENCODINGS[encoding]
-    depth[depth <= 0] = np.nan  # 0 is "no return" in both encodings
-    return depth
 
 
 def check_intrinsics(k: np.ndarray | list[float], width: int, height: int) -> np.ndarray:
