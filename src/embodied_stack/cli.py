@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "embodied_stack.rl.cli",
     "embodied_stack.vla.cli",
     "embodied_stack.datasets.cli",
+    "embodied_stack.teleop.cli",
 )
 
 
