@@ -68,3 +68,45 @@ def test_keyboard_drives_arm_through_node():
         out = proc.communicate(timeout=20)[0]
         os.close(master)
     assert proc.returncode == 0, out
+
+
+def test_browser_console_device_drives_arm_through_node():
+    import json
+    import re
+    import urllib.request
+
+    proc = subprocess.Popen([sys.executable, "-m", "embodied_stack.teleop.node", "--ros-args", "-p", "device:=web",
+                             "-p", "console_port:=0", "-p", "recorder_ns:=''", "-p", "rate_hz:=20.0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    rclpy.init()
+    node = rclpy.create_node("teleop_web_test")
+    got: list[JointTrajectory] = []
+    try:
+        js = node.create_publisher(JointState, "/joint_states", 10)
+        node.create_subscription(JointTrajectory, "/arm_controller/joint_trajectory", got.append, 10)
+        url = None
+        for line in proc.stdout:  # the node logs its console URL (port 0 = any free port)
+            m = re.search(r"console at (http://\S+)", line)
+            if m:
+                url = m.group(1).rstrip("/")
+                break
+        assert url, "console URL not logged"
+
+        def pad(held: bool) -> None:
+            body = json.dumps({"twist": [1, 0, 0, 0, 0, 0], "gripper": 0, "held": held}).encode()
+            urllib.request.urlopen(urllib.request.Request(url + "/api/pad", data=body), timeout=5).read()
+
+        end = time.monotonic() + 20
+        while not got and time.monotonic() < end:
+            js.publish(JointState(name=list(so_arm.JOINT_NAMES), position=list(so_arm.HOME_QPOS)))
+            pad(True)
+            rclpy.spin_once(node, timeout_sec=0.05)
+        assert got, "holding the console pad produced no arm command"
+        state = json.loads(urllib.request.urlopen(url + "/api/state", timeout=5).read())
+        assert state["mode"] == "arm" and "joints" in state
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+        proc.terminate()
+        out = proc.communicate(timeout=20)[0]
+    assert proc.returncode == 0, out

@@ -12,30 +12,36 @@ Subscribes ``joint_states_topic`` (sensor_msgs/JointState) in arm mode: no comma
 while it is older than ``state_timeout_s``.
 Device events (start/stop/next/rerecord/discard) call the recorder's Trigger services
 under ``recorder_ns``.
+``device: web`` serves the browser console (cameras from ``console_camera_topics``,
+recorder status from ``<recorder_ns>/status``; the task text typed there is published
+on ``instruction_topic`` before start/next).
 Parameters: config/teleop/teleop.yaml.
 """
 
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
 from geometry_msgs.msg import Twist
 from rclpy.duration import Duration
 from rclpy.node import Node
-from sensor_msgs.msg import JointState
-from std_msgs.msg import Bool
+from sensor_msgs.msg import Image, JointState
+from std_msgs.msg import Bool, String
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 from embodied_stack.recording.convert import select_joints
 from embodied_stack.ros import qos
+from embodied_stack.ros.images import ImageDecodeError, rgb_from_image
 from embodied_stack.ros.node_main import run_node
 from embodied_stack.ros.params import InvalidParameterError, Parameters, ParamSpec
 from embodied_stack.teleop import DEVICES, BaseTeleop, EndEffectorTeleop, make_device
+from embodied_stack.teleop.web import ConsoleServer, WebTeleop
 
 SPECS = [
-    ParamSpec("device", "keyboard", "input device", choices=sorted(DEVICES)),
+    ParamSpec("device", "keyboard", "input device ('web' = browser console)", choices=sorted([*DEVICES, "web"])),
     ParamSpec("device_path", "", "device node (/dev/input/eventN, /dev/hidrawN); '' = default / stdin"),
     ParamSpec("mode", "arm", "what to drive", choices=["arm", "base"]),
     ParamSpec("rate_hz", 30.0, "command rate, Hz", min=1.0, max=200.0),
@@ -50,6 +56,11 @@ SPECS = [
     ParamSpec("base_max_linear", 0.5, "base speed at full deflection, m/s", min=0.0, max=3.0),
     ParamSpec("base_max_angular", 1.0, "base yaw rate at full deflection, rad/s", min=0.0, max=5.0),
     ParamSpec("model", "", "MJCF of the arm for IK ('' = the SO-arm in sim/robots)"),
+    ParamSpec("instruction_topic", "/instruction", "where the console publishes the task text (std_msgs/String)"),
+    ParamSpec("console_host", "127.0.0.1", "browser console bind address; non-local binds require the token"),
+    ParamSpec("console_port", 8080, "browser console port", min=0, max=65535),
+    ParamSpec("console_token", "", "console token for non-local binds ('' = generate one and log the URL)"),
+    ParamSpec("console_camera_topics", ["/camera/color/image_raw"], "camera topics shown in the console"),
 ]
 
 
@@ -58,7 +69,7 @@ class TeleopNode(Node):
         super().__init__("teleop")
         self.params = Parameters(self, SPECS)
         kwargs = {"path": self.params["device_path"]} if self.params["device_path"] else {}
-        self.device = make_device(self.params["device"], **kwargs)
+        self.device = WebTeleop() if self.params["device"] == "web" else make_device(self.params["device"], **kwargs)
         try:
             self.device.connect()
         except OSError as e:
@@ -92,6 +103,7 @@ class TeleopNode(Node):
             for event in ("start", "stop", "next", "rerecord", "discard"):
                 self.recorder_clients[event] = self.create_client(Trigger, f"{ns}/{event}")
         self.create_service(Trigger, "~/reset", self._reset)
+        self.console = self._start_console() if isinstance(self.device, WebTeleop) else None
         self.create_timer(self.period, self._step)
         self.get_logger().info(f"{self.params['device']} teleop driving the {self.params['mode']}")
 
@@ -102,9 +114,52 @@ class TeleopNode(Node):
         except ValueError as e:
             self.get_logger().warning(str(e), throttle_duration_sec=2.0)
 
-    def _reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+    def _start_console(self) -> ConsoleServer:
+        """Browser console: cameras and recorder status from topics, the pad as the device."""
+        self.frames: dict[str, np.ndarray] = {}
+        self.recorder_status: dict = {}
+        self.instruction_pub = self.create_publisher(String, self.params["instruction_topic"], qos.COMMAND)
+        names = []
+        for topic in [t for t in self.params["console_camera_topics"] if t]:
+            name = topic.strip("/").replace("/", "_")
+            names.append(name)
+
+            def on_image(msg: Image, name: str = name) -> None:
+                try:
+                    self.frames[name] = rgb_from_image(msg)
+                except ImageDecodeError as e:
+                    self.get_logger().warning(f"console camera {name}: {e}", throttle_duration_sec=5.0)
+
+            self.create_subscription(Image, topic, on_image, qos.SENSOR)
+        if self.params["recorder_ns"]:
+            self.create_subscription(String, self.params["recorder_ns"].rstrip("/") + "/status",
+                                     self._on_recorder_status, qos.LATCHED)
+        console = ConsoleServer(self.device, self._console_state, self.frames.get, names,
+                                host=self.params["console_host"], port=self.params["console_port"],
+                                token=self.params["console_token"] or None, on_reset=self._clear_estop).start()
+        self.get_logger().info(f"console at {console.url}")
+        return console
+
+    def _on_recorder_status(self, msg: String) -> None:
+        try:
+            self.recorder_status = json.loads(msg.data)
+        except json.JSONDecodeError:
+            self.get_logger().warning("recorder status is not JSON", throttle_duration_sec=5.0)
+
+    def _console_state(self) -> dict:
+        state: dict = {"mode": self.params["mode"], "node_estop": self.estopped, "recording": self.recorder_status}
+        if self.params["mode"] == "arm" and self.q is not None:
+            state["joints"] = dict(zip(self.joint_names, np.round(self.q, 4).tolist(), strict=True))
+        return state
+
+    def _clear_estop(self) -> None:
         self.estopped = False
         self.estop_pub.publish(Bool(data=False))
+
+    def _reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        self._clear_estop()
+        if isinstance(self.device, WebTeleop):
+            self.device.reset_estop()
         response.success, response.message = True, "e-stop cleared"
         return response
 
@@ -146,6 +201,9 @@ class TeleopNode(Node):
         client = self.recorder_clients.get(event)
         if client is None:
             return
+        task = getattr(self.device, "task", "")
+        if task and event in ("start", "next"):  # the console's task text goes to the recorder first
+            self.instruction_pub.publish(String(data=task))
         if not client.service_is_ready():
             self.get_logger().warning(f"recorder service {client.srv_name} is not available")
             return
@@ -166,6 +224,8 @@ class TeleopNode(Node):
 
     def close(self) -> None:
         """Called by run_node at shutdown: restore the terminal / release the device."""
+        if self.console is not None:
+            self.console.stop()
         if self.params["mode"] == "base" and self._was_enabled:
             self.twist_pub.publish(Twist())
         self.device.disconnect()
