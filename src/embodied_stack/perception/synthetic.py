@@ -176,7 +176,7 @@ def random_scene(rng: np.random.Generator, n_objects: int = 5, shapes: tuple[str
              "bin": rng.uniform(0.1, 0.13)}[shape]
         h = {"cube": w, "cylinder": rng.uniform(0.04, 0.06), "sphere": w, "bowl": w / 2,
              "bin": 0.04}[shape]
-        xy = np.array([rng.uniform(0.1, 0.4), rng.uniform(-0.28, 0.28)])
+        xy = np.array([rng.uniform(0.1, 0.35), rng.uniform(-0.22, 0.22)])
         radius = w * 0.75
         if any(np.linalg.norm(xy - o.position[:2]) < radius + o.size[0] * 0.75 + 0.03 for o in objects):
             continue
