@@ -39,6 +39,8 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tasks", help="comma-separated subset of the suite's tasks")
     p.add_argument("--video-dir", help="write the first episode of each task as mp4 here")
     p.add_argument("--paraphrase", action="store_true", help="use unseen paraphrases of the instructions")
+    p.add_argument("--query-every", type=int, default=1,
+                   help="Meta-World: predict a chunk every N steps (temporal ensembling in between)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy machine)")
     p.add_argument("--json", help="also write the result as JSON here")
 
@@ -51,7 +53,8 @@ def _eval(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     result = evaluate_checkpoint(args.checkpoint, args.suite, args.episodes, args.seed, args.video_dir,
                                  paraphrased=args.paraphrase,
-                                 tasks=args.tasks.split(",") if args.tasks else None)
+                                 tasks=args.tasks.split(",") if args.tasks else None,
+                                 query_every=args.query_every)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=2)

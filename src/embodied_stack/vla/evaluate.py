@@ -45,9 +45,10 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
 
 
 def run_metaworld_episode(policy: VLAPolicy, task, instruction: str, seed: int,
-                          max_steps: int = METAWORLD_EPISODE_STEPS,
+                          max_steps: int = METAWORLD_EPISODE_STEPS, query_every: int = 1,
                           frames: list[np.ndarray] | None = None) -> tuple[bool, int]:
-    """One closed-loop episode (inference every step + temporal ensembling)."""
+    """One closed-loop episode: a chunk every ``query_every`` steps, blended by temporal
+    ensembling (1 = every step, the most reactive; 2 halves the CPU cost of an evaluation)."""
     ens = TemporalEnsembler(policy.chunk_size, policy.action_dim)
     obs = task.reset(seed)
     cam = policy.cfg.model.cameras[0]
@@ -55,7 +56,8 @@ def run_metaworld_episode(policy: VLAPolicy, task, instruction: str, seed: int,
         images = {c: obs[f"observation.images.{c}"] for c in policy.cfg.model.cameras}
         if frames is not None:
             frames.append(images[cam])
-        ens.add(step, policy.predict_chunk(images, obs["observation.state"], instruction))
+        if step % query_every == 0:
+            ens.add(step, policy.predict_chunk(images, obs["observation.state"], instruction))
         obs, success = task.step(ens.action(step))
         if success:
             return True, step + 1
@@ -64,7 +66,7 @@ def run_metaworld_episode(policy: VLAPolicy, task, instruction: str, seed: int,
 
 def evaluate_metaworld(policy: VLAPolicy, tasks: tuple[str, ...], episodes: int, seed: int,
                        video_dir: str | None = None, videos_per_task: int = 1,
-                       paraphrased: bool = False, log=print) -> dict:
+                       paraphrased: bool = False, query_every: int = 1, log=print) -> dict:
     from embodied_stack.vla.metaworld_data import TASK_INSTRUCTIONS, MetaWorldTask, RenderSpec
 
     render = RenderSpec()  # the generator's default: the policy sees frames exactly as recorded
@@ -79,7 +81,7 @@ def evaluate_metaworld(policy: VLAPolicy, tasks: tuple[str, ...], episodes: int,
                 text = paraphrase(TASK_INSTRUCTIONS[name], rng) if paraphrased else TASK_INSTRUCTIONS[name]
                 frames: list[np.ndarray] | None = [] if video_dir and i < videos_per_task else None
                 ok, _ = run_metaworld_episode(policy, task, text, EVAL_SEED_BASE + 1000 * seed + i,
-                                              frames=frames)
+                                              query_every=query_every, frames=frames)
                 wins += ok
                 if frames:
                     _write_video(Path(video_dir) / f"{name}_ep{i}_{'success' if ok else 'fail'}.mp4", frames)
@@ -162,14 +164,16 @@ SUITES = ("metaworld-mt10", "tabletop")
 
 
 def evaluate_checkpoint(checkpoint: str, suite: str, episodes: int, seed: int, video_dir: str | None = None,
-                        paraphrased: bool = False, tasks: list[str] | None = None, log=print) -> dict:
+                        paraphrased: bool = False, tasks: list[str] | None = None, query_every: int = 1,
+                        log=print) -> dict:
     """Evaluate a checkpoint folder on a named suite; returns per-task and mean success."""
     policy = VLAPolicy(checkpoint)
     if suite == "metaworld-mt10":
         from embodied_stack.vla.metaworld_data import MT10_TASKS
 
         chosen = tuple(tasks) if tasks else MT10_TASKS
-        return evaluate_metaworld(policy, chosen, episodes, seed, video_dir, paraphrased=paraphrased, log=log)
+        return evaluate_metaworld(policy, chosen, episodes, seed, video_dir, paraphrased=paraphrased,
+                                  query_every=query_every, log=log)
     if suite == "tabletop":
         return evaluate_tabletop(policy, episodes, seed, video_dir, log=log)
     raise ValueError(f"unknown suite {suite!r}; choose one of {SUITES}")

@@ -28,7 +28,9 @@ EMBED_DIM = 384
 _ZH_PHRASES: dict[str, str] = {
     "拿起来": "pick up", "捡起来": "pick up", "拿起": "pick up", "捡起": "pick up", "抓起": "pick up",
     "抓住": "grasp", "抓": "grasp", "拿": "pick up", "举起": "lift",
-    "放到": "place in", "放在": "place on", "放进": "put in", "放入": "put in", "放": "place",
+    "放到": "place in", "放在": "place on", "放进": "put in", "放入": "put in", "收进": "put in",
+    "拿到": "take to", "放": "place", "靠近": "approach", "伸向": "reach for", "对准": "point at",
+    "标记": "marker", "圆圈": "circle", "区域": "area", "夹爪": "gripper", "手": "hand", "中": "in",
     "推到": "push to", "推": "push", "拉开": "pull open", "拉": "pull",
     "打开": "open", "开": "open", "关上": "close", "关闭": "close", "关": "close",
     "按下": "press", "按": "press", "移到": "move to", "移动到": "move to", "到达": "reach", "够到": "reach",
