@@ -38,7 +38,8 @@ def main() -> None:
         for ep in range(args.episodes):
             for i in range(args.frames):
                 img = base[i % s: i % s + s, ep * 7: ep * 7 + s]
-                frame = {"observation.state": rng.random(6, dtype=np.float32), "observation.images.scene": img,
+                frame = {"observation.state": rng.random(6, dtype=np.float32),
+                         "observation.images.scene": img,
                          "action": rng.random(6, dtype=np.float32)}
                 t0 = time.perf_counter()
                 w.add_frame(frame, task="bench")
@@ -49,7 +50,8 @@ def main() -> None:
         w.finalize()
         mp4 = sum(p.stat().st_size for p in root.glob("videos/**/*.mp4"))
         n = args.episodes * args.frames
-        rows += [("add_frame (encode incl.)", f"{1e3 * np.mean(add_t):.2f} ms", f"p99 {1e3 * np.percentile(add_t, 99):.2f} ms"),
+        rows += [("add_frame (encode incl.)", f"{1e3 * np.mean(add_t):.2f} ms",
+                  f"p99 {1e3 * np.percentile(add_t, 99):.2f} ms"),
                  ("save_episode", f"{1e3 * np.mean(save_t):.0f} ms", f"{args.frames} frames"),
                  ("mp4 size", f"{mp4 / n / 1024:.1f} KiB/frame", f"raw {s * s * 3 / 1024:.0f} KiB")]
         t0 = time.perf_counter()
@@ -63,7 +65,8 @@ def main() -> None:
         t0 = time.perf_counter()
         for i in idx:
             ds[int(i)]
-        rows.append(("ds[i], episode cached", f"{1e6 * (time.perf_counter() - t0) / len(idx):.0f} us", "same episode"))
+        per_item_us = 1e6 * (time.perf_counter() - t0) / len(idx)
+        rows.append(("ds[i], episode cached", f"{per_item_us:.0f} us", "same episode"))
         idx = rng.integers(0, len(ds), 20)
         t0 = time.perf_counter()
         for k, i in enumerate(idx):

@@ -10,7 +10,8 @@ import numpy as np
 H, W = 48, 64
 FEATURES = {
     "observation.state": {"dtype": "float32", "shape": (4,), "names": ["j0", "j1", "j2", "gripper"]},
-    "observation.images.scene": {"dtype": "video", "shape": (H, W, 3), "names": ["height", "width", "channels"]},
+    "observation.images.scene": {"dtype": "video", "shape": (H, W, 3),
+                                 "names": ["height", "width", "channels"]},
     "action": {"dtype": "float32", "shape": (4,), "names": ["j0", "j1", "j2", "gripper"]},
 }
 

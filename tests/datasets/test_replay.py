@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from embodied_stack.datasets import LeRobotDataset, LeRobotDatasetWriter
 from embodied_stack.cli import main
+from embodied_stack.datasets import LeRobotDataset, LeRobotDatasetWriter
 from embodied_stack.datasets.replay import replay_episode
 from embodied_stack.hardware import JointCommand
 from embodied_stack.sim import so_arm

@@ -26,7 +26,8 @@ def features():
 def dataset(tmp_path_factory):
     root = tmp_path_factory.mktemp("ds") / "demo"
     reports = []
-    with LeRobotDatasetWriter.create(root, fps=15, features=FEATURES, robot_type="so_arm", min_free_mb=1) as w:
+    writer = LeRobotDatasetWriter.create(root, fps=15, features=FEATURES, robot_type="so_arm", min_free_mb=1)
+    with writer as w:
         for ep, (n, task) in enumerate(zip(LENGTHS, TASKS, strict=True)):
             for i in range(n):
                 w.add_frame(make_frame(ep, i), task=task)
@@ -112,11 +113,13 @@ def test_drops_beyond_threshold_are_flagged(tmp_path, features):
     assert report.flagged and report.streams["observation.images.scene"].dropped == 3
     assert report.streams["action"].dropped == 0
     ds = LeRobotDataset(tmp_path / "d")
-    assert ds.meta.episodes[0]["quality/flagged"] is True and ds.meta.episodes[0]["quality/dropped_frames"] == 3
+    row = ds.meta.episodes[0]
+    assert row["quality/flagged"] is True and row["quality/dropped_frames"] == 3
 
 
 def test_flagged_episode_dropped_when_not_kept(tmp_path, features):
-    w = LeRobotDatasetWriter.create(tmp_path / "d", fps=10, features=features, min_free_mb=1, keep_flagged=False)
+    w = LeRobotDatasetWriter.create(tmp_path / "d", fps=10, features=features, min_free_mb=1,
+                                    keep_flagged=False)
     for i in range(5):
         w.add_frame(make_frame(0, i), task="t")
     report = w.save_episode(expected_frames=10)

@@ -34,7 +34,8 @@ recorder:
     mcap_path: {mcap}
     stream_names: [cam, state, action]
     streams:
-      cam: {{feature: observation.images.cam, topic: /cam, msg_type: sensor_msgs/msg/Image, shape: [24, 32, 3]}}
+      cam: {{feature: observation.images.cam, topic: /cam, msg_type: sensor_msgs/msg/Image,
+            shape: [24, 32, 3]}}
       state: {{feature: observation.state, topic: /joint_states, msg_type: sensor_msgs/msg/JointState,
               shape: [3], names: [a, b, c]}}
       action: {{feature: action, topic: /cmd, msg_type: trajectory_msgs/msg/JointTrajectory, shape: [3],
@@ -67,7 +68,8 @@ def test_node_records_episodes(tmp_path: Path):
         status: list[dict] = []
         node.create_subscription(String, "/recorder/status", lambda m: status.append(json.loads(m.data)), 10)
         clients = {n: node.create_client(Trigger, f"/recorder/{n}") for n in ("start", "stop", "discard")}
-        assert clients["start"].wait_for_service(timeout_sec=20), proc.stdout.read() if proc.poll() else "no service"
+        ready = clients["start"].wait_for_service(timeout_sec=20)
+        assert ready, proc.stdout.read() if proc.poll() is not None else "no service"
         time.sleep(0.5)  # let subscriptions match
         instr.publish(String(data="wave at the camera"))
         rclpy.spin_once(node, timeout_sec=0.2)

@@ -40,7 +40,8 @@ def test_teleoperate_and_record_through_the_console(tmp_path):
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             page = browser.new_page(viewport={"width": 900, "height": 900})
             page.goto(server.url)
-            page.wait_for_function("document.getElementById('cam-scene').src.startsWith('blob:')", timeout=10000)
+            page.wait_for_function("document.getElementById('cam-scene').src.startsWith('blob:')",
+                                   timeout=10000)
             page.fill("#task", "push the arm forward")
             page.click("#start")
             page.wait_for_function("document.getElementById('rec-state').textContent.includes('recording')",

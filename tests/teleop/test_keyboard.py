@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import termios
 
@@ -16,10 +17,8 @@ def pty():
     master, slave = os.openpty()
     yield master, slave
     for fd in (master, slave):
-        try:
+        with contextlib.suppress(OSError):
             os.close(fd)
-        except OSError:
-            pass
 
 
 def test_keys_move_while_held_and_stop_on_release(pty):

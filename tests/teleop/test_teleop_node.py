@@ -75,8 +75,9 @@ def test_browser_console_device_drives_arm_through_node():
     import re
     import urllib.request
 
-    proc = subprocess.Popen([sys.executable, "-m", "embodied_stack.teleop.node", "--ros-args", "-p", "device:=web",
-                             "-p", "console_port:=0", "-p", "recorder_ns:=''", "-p", "rate_hz:=20.0"],
+    proc = subprocess.Popen([sys.executable, "-m", "embodied_stack.teleop.node", "--ros-args",
+                             "-p", "device:=web", "-p", "console_port:=0", "-p", "recorder_ns:=''",
+                             "-p", "rate_hz:=20.0"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     rclpy.init()
     node = rclpy.create_node("teleop_web_test")

@@ -15,7 +15,8 @@ from embodied_stack.teleop.web import ConsoleServer, WebTeleop
 
 def _req(url, body=None, headers=None):
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json", **(headers or {})})
+    headers = {"Content-Type": "application/json", **(headers or {})}
+    req = urllib.request.Request(url, data=data, headers=headers)
     with urllib.request.urlopen(req, timeout=5) as r:
         return r.status, r.read(), r.headers
 

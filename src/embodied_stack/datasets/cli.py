@@ -27,7 +27,8 @@ def _run_info(args: argparse.Namespace) -> int:
 def _configure_visualize(p: argparse.ArgumentParser) -> None:
     p.add_argument("root", help="dataset folder")
     p.add_argument("--out", default=None, help="output folder (default: <root>/../<name>_viz)")
-    p.add_argument("--episodes", type=int, nargs="*", default=None, help="episode indices (default: first 10)")
+    p.add_argument("--episodes", type=int, nargs="*", default=None,
+                   help="episode indices (default: first 10)")
     p.add_argument("--frames", type=int, default=8, help="frames per episode in the contact sheet")
 
 

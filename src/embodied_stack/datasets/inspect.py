@@ -28,7 +28,8 @@ def summary(ds: LeRobotDataset) -> str:
         f"duration {meta.total_frames / meta.fps:.1f} s",
     ]
     if lengths:
-        lines.append(f"length       min {min(lengths)}  mean {np.mean(lengths):.1f}  max {max(lengths)} frames")
+        lines.append(f"length       min {min(lengths)}  mean {np.mean(lengths):.1f}  "
+                     f"max {max(lengths)} frames")
     lines.append(f"flagged      {len(flagged)} episode(s){': ' + str(flagged) if flagged else ''}")
     lines.append("features")
     for key, ft in info["features"].items():
@@ -59,7 +60,9 @@ def plot_svg(ds: LeRobotDataset, key: str, episode: int, path: Path, width: int 
     t_max = max(float(t[-1]), 1e-9)
 
     def xy(ti: float, v: float) -> str:
-        return f"{m + (width - 2 * m) * ti / t_max:.1f},{height - m - (height - 2 * m) * (v - lo) / (hi - lo):.1f}"
+        x = m + (width - 2 * m) * ti / t_max
+        y = height - m - (height - 2 * m) * (v - lo) / (hi - lo)
+        return f"{x:.1f},{y:.1f}"
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-size="11" '
              'font-family="sans-serif">', f'<rect width="{width}" height="{height}" fill="white"/>',
@@ -67,7 +70,8 @@ def plot_svg(ds: LeRobotDataset, key: str, episode: int, path: Path, width: int 
              f'<text x="{m}" y="{height - 10}">0 s</text>',
              f'<text x="{width - m - 30}" y="{height - 10}">{t_max:.2f} s</text>',
              f'<text x="2" y="{m}">{hi:.3g}</text><text x="2" y="{height - m}">{lo:.3g}</text>',
-             f'<rect x="{m}" y="{m}" width="{width - 2 * m}" height="{height - 2 * m}" fill="none" stroke="#999"/>']
+             f'<rect x="{m}" y="{m}" width="{width - 2 * m}" height="{height - 2 * m}" '
+             'fill="none" stroke="#999"/>']
     for d in range(values.shape[1]):
         color = _COLORS[d % len(_COLORS)]
         pts = " ".join(xy(ti, v) for ti, v in zip(t, values[:, d], strict=True))

@@ -71,7 +71,8 @@ def replay_episode(ds: LeRobotDataset, episode: int, robot: Robot, advance: Call
     clamped = 0
     errors = []
     for k, a in enumerate(actions):
-        cmd = JointCommand(positions=a[joints].astype(float), gripper=None if grip is None else float(a[grip]))
+        gripper = None if grip is None else float(a[grip])
+        cmd = JointCommand(positions=a[joints].astype(float), gripper=gripper)
         sent = robot.send_joint_command(cmd)
         if not np.allclose(sent.positions, cmd.positions, atol=1e-6):
             clamped += 1

@@ -14,6 +14,7 @@ many frames a seek must decode; the reader decodes whole episodes and caches the
 
 from __future__ import annotations
 
+import contextlib
 from fractions import Fraction
 from pathlib import Path
 
@@ -64,10 +65,8 @@ class VideoEncoder:
         """Drop the file without flushing (discarded episode)."""
         if not self._closed:
             self._closed = True
-            try:
+            with contextlib.suppress(av.error.FFmpegError, OSError):
                 self._container.close()
-            except (av.error.FFmpegError, OSError):
-                pass
         self.path.unlink(missing_ok=True)
 
 

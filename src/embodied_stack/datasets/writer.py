@@ -164,8 +164,9 @@ class LeRobotDatasetWriter:
             raise DatasetError(f"fps must be a positive integer (LeRobot stores it as int), got {fps}")
         root = Path(root)
         if (root / fmt.INFO_PATH).exists():
-            raise DatasetError(f"{root} already holds a dataset; use LeRobotDatasetWriter.resume({str(root)!r})"
-                               " to append, or choose a new folder")
+            raise DatasetError(f"{root} already holds a dataset; use "
+                               f"LeRobotDatasetWriter.resume({str(root)!r}) to append, or choose a "
+                               "new folder")
         if root.exists() and any(root.iterdir()):
             raise DatasetError(f"{root} exists and is not empty; choose a new folder for the dataset")
         root = check_storage(root, min_free_mb)
@@ -233,7 +234,8 @@ class LeRobotDatasetWriter:
         """
         self._check_open()
         if not isinstance(task, str) or not task:
-            raise ValueError("task must be a non-empty instruction string, e.g. 'put the red cube in the bowl'")
+            raise ValueError("task must be a non-empty instruction string, "
+                             "e.g. 'put the red cube in the bowl'")
         missing = [k for k in self.features if k not in frame]
         if missing:
             raise ValueError(f"frame is missing features {missing}; expected {list(self.features)}")

@@ -48,7 +48,8 @@ SPECS = [
     ParamSpec("delay_s", 0.1, "frames are decided this long after their time, s", min=0.0, max=2.0),
     ParamSpec("max_drop_fraction", 0.05, "flag episodes where a stream missed more than this share",
               min=0.0, max=1.0),
-    ParamSpec("keep_flagged", True, "save flagged episodes (marked quality/flagged) instead of dropping them"),
+    ParamSpec("keep_flagged", True,
+              "save flagged episodes (marked quality/flagged) instead of dropping them"),
     ParamSpec("min_free_mb", 500.0, "refuse to record with less free disk, MB", min=0.0),
     ParamSpec("max_episode_s", 0.0, "stop and save automatically after this long, s (0 = never)", min=0.0),
     ParamSpec("default_task", "", "task instruction until one arrives on instruction_topic"),
@@ -84,7 +85,8 @@ class RecorderNode(Node):
         streams: list[StreamSpec] = []
         self._topics: dict[str, tuple[str, str, list[str]]] = {}
         for n in names:
-            sp = {k.split(".")[-1]: v for k, v in self.stream_params.values.items() if k.startswith(f"streams.{n}.")}
+            prefix = f"streams.{n}."
+            sp = {k[len(prefix):]: v for k, v in self.stream_params.values.items() if k.startswith(prefix)}
             msg_type = sp["msg_type"]
             is_image = msg_type == "sensor_msgs/msg/Image"
             elem_names = [x for x in sp["names"] if x]
@@ -140,8 +142,8 @@ class RecorderNode(Node):
         def callback(msg: Any) -> None:
             now = self._now()
             header = getattr(msg, "header", None)
-            stamp = to_sec(header.stamp) if header is not None and (header.stamp.sec or header.stamp.nanosec) \
-                else now
+            stamped = header is not None and (header.stamp.sec or header.stamp.nanosec)
+            stamp = to_sec(header.stamp) if stamped else now
             if self.bag:
                 self.bag.write(topic, serialize_message(msg), int(now * 1e9), int(stamp * 1e9))
             try:

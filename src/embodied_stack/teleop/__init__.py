@@ -6,7 +6,13 @@ Devices (ROS-free; raw kernel interfaces, no extra packages): :class:`KeyboardTe
 :class:`BaseTeleop` (twist -> base velocity). ``node.py`` publishes the results.
 """
 
-from embodied_stack.teleop.base import EVENTS, TWIST_NAMES, DeviceNotConnectedError, TeleopAction, Teleoperator
+from embodied_stack.teleop.base import (
+    EVENTS,
+    TWIST_NAMES,
+    DeviceNotConnectedError,
+    TeleopAction,
+    Teleoperator,
+)
 from embodied_stack.teleop.gamepad import GamepadMapping, GamepadTeleop
 from embodied_stack.teleop.keyboard import KeyboardTeleop
 from embodied_stack.teleop.mapping import BaseTeleop, EndEffectorTeleop

@@ -10,11 +10,13 @@ from embodied_stack.cli import CommandRegistry
 def _configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="web", choices=["web", "keyboard", "gamepad", "spacemouse"],
                    help="web: browser console (phone or laptop); keyboard: this terminal")
-    p.add_argument("--device-path", default=None, help="/dev/input/eventN or /dev/hidrawN for gamepad/spacemouse")
+    p.add_argument("--device-path", default=None,
+                   help="/dev/input/eventN or /dev/hidrawN for gamepad/spacemouse")
     p.add_argument("--root", default=None, help="record into this LeRobotDataset folder (omit: no recording)")
     p.add_argument("--resume", action="store_true", help="append to the dataset at --root")
     p.add_argument("--task", default="", help="task instruction of the episodes (the console can change it)")
-    p.add_argument("--host", default="127.0.0.1", help="console bind address (non-local binds need the token)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="console bind address (non-local binds need the token)")
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--seed", type=int, default=None, help="world reset seed")
     p.add_argument("--camera-size", type=int, nargs=2, default=(224, 224), metavar=("W", "H"))
@@ -71,4 +73,5 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(registry: CommandRegistry) -> None:
     registry.add(("teleop", "sim"), configure=_configure, run=_run,
-                 help="teleoperate the simulated arm (browser console, keyboard, gamepad, SpaceMouse) and record")
+                 help="teleoperate the simulated arm (browser console, keyboard, gamepad, SpaceMouse) "
+                      "and record")

@@ -24,7 +24,8 @@ from embodied_stack.teleop.base import TeleopAction, Teleoperator
 
 EVENT = struct.Struct("llHHi")  # struct input_event on 64-bit Linux (24 bytes)
 EV_SYN, EV_KEY, EV_ABS = 0x00, 0x01, 0x03
-ABS_X, ABS_Y, ABS_Z, ABS_RX, ABS_RY, ABS_RZ, ABS_HAT0X, ABS_HAT0Y = 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x10, 0x11
+ABS_X, ABS_Y, ABS_Z, ABS_RX, ABS_RY, ABS_RZ = 0x00, 0x01, 0x02, 0x03, 0x04, 0x05
+ABS_HAT0X, ABS_HAT0Y = 0x10, 0x11
 BTN_SOUTH, BTN_EAST, BTN_NORTH, BTN_WEST = 0x130, 0x131, 0x133, 0x134
 BTN_TL, BTN_TR, BTN_SELECT, BTN_START, BTN_MODE = 0x136, 0x137, 0x13A, 0x13B, 0x13C
 _ABSINFO = struct.Struct("6i")  # value, minimum, maximum, fuzz, flat, resolution

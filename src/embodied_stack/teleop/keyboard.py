@@ -13,6 +13,7 @@ x e-stop, Enter start, Backspace stop (save), n next episode, z re-record, Delet
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import sys
@@ -63,10 +64,8 @@ class KeyboardTeleop(Teleoperator):
 
     def _disconnect(self) -> None:
         if self._saved is not None:
-            try:
+            with contextlib.suppress(termios.error):  # terminal gone (SSH closed): nothing to restore
                 termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved)
-            except termios.error:
-                pass  # the terminal is gone (SSH session closed): nothing to restore
             self._saved = None
         self._last_press.clear()
 

@@ -41,7 +41,8 @@ from embodied_stack.teleop import DEVICES, BaseTeleop, EndEffectorTeleop, make_d
 from embodied_stack.teleop.web import ConsoleServer, WebTeleop
 
 SPECS = [
-    ParamSpec("device", "keyboard", "input device ('web' = browser console)", choices=sorted([*DEVICES, "web"])),
+    ParamSpec("device", "keyboard", "input device ('web' = browser console)",
+              choices=sorted([*DEVICES, "web"])),
     ParamSpec("device_path", "", "device node (/dev/input/eventN, /dev/hidrawN); '' = default / stdin"),
     ParamSpec("mode", "arm", "what to drive", choices=["arm", "base"]),
     ParamSpec("rate_hz", 30.0, "command rate, Hz", min=1.0, max=200.0),
@@ -56,7 +57,8 @@ SPECS = [
     ParamSpec("base_max_linear", 0.5, "base speed at full deflection, m/s", min=0.0, max=3.0),
     ParamSpec("base_max_angular", 1.0, "base yaw rate at full deflection, rad/s", min=0.0, max=5.0),
     ParamSpec("model", "", "MJCF of the arm for IK ('' = the SO-arm in sim/robots)"),
-    ParamSpec("instruction_topic", "/instruction", "where the console publishes the task text (std_msgs/String)"),
+    ParamSpec("instruction_topic", "/instruction",
+              "where the console publishes the task text (std_msgs/String)"),
     ParamSpec("console_host", "127.0.0.1", "browser console bind address; non-local binds require the token"),
     ParamSpec("console_port", 8080, "browser console port", min=0, max=65535),
     ParamSpec("console_token", "", "console token for non-local binds ('' = generate one and log the URL)"),
@@ -69,7 +71,8 @@ class TeleopNode(Node):
         super().__init__("teleop")
         self.params = Parameters(self, SPECS)
         kwargs = {"path": self.params["device_path"]} if self.params["device_path"] else {}
-        self.device = WebTeleop() if self.params["device"] == "web" else make_device(self.params["device"], **kwargs)
+        device = self.params["device"]
+        self.device = WebTeleop() if device == "web" else make_device(device, **kwargs)
         try:
             self.device.connect()
         except OSError as e:
@@ -92,7 +95,8 @@ class TeleopNode(Node):
                                             max_angular=self.params["max_angular"])
             self.q: np.ndarray | None = None
             self.q_stamp = -np.inf
-            self.create_subscription(JointState, self.params["joint_states_topic"], self._on_joints, qos.SENSOR)
+            self.create_subscription(JointState, self.params["joint_states_topic"], self._on_joints,
+                                     qos.SENSOR)
             self.arm_pub = self.create_publisher(JointTrajectory, self.params["arm_topic"], qos.COMMAND)
         else:
             self.base = BaseTeleop(self.params["base_max_linear"], self.params["base_max_angular"])
@@ -136,7 +140,8 @@ class TeleopNode(Node):
                                      self._on_recorder_status, qos.LATCHED)
         console = ConsoleServer(self.device, self._console_state, self.frames.get, names,
                                 host=self.params["console_host"], port=self.params["console_port"],
-                                token=self.params["console_token"] or None, on_reset=self._clear_estop).start()
+                                token=self.params["console_token"] or None,
+                                on_reset=self._clear_estop).start()
         self.get_logger().info(f"console at {console.url}")
         return console
 
@@ -147,7 +152,8 @@ class TeleopNode(Node):
             self.get_logger().warning("recorder status is not JSON", throttle_duration_sec=5.0)
 
     def _console_state(self) -> dict:
-        state: dict = {"mode": self.params["mode"], "node_estop": self.estopped, "recording": self.recorder_status}
+        state: dict = {"mode": self.params["mode"], "node_estop": self.estopped,
+                       "recording": self.recorder_status}
         if self.params["mode"] == "arm" and self.q is not None:
             state["joints"] = dict(zip(self.joint_names, np.round(self.q, 4).tolist(), strict=True))
         return state

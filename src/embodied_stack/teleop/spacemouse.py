@@ -74,8 +74,9 @@ class SpaceMouseTeleop(Teleoperator):
             try:
                 self.fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
             except OSError as e:
-                raise OSError(e.errno, f"cannot open SpaceMouse {self.path}: {e.strerror} (add a udev rule "
-                                       "giving your user access to hidraw devices of vendor 256f/046d)") from e
+                raise OSError(e.errno, f"cannot open SpaceMouse {self.path}: {e.strerror} (add a udev "
+                                       "rule giving your user access to hidraw devices of vendor "
+                                       "256f/046d)") from e
         os.set_blocking(self.fd, False)
 
     def _disconnect(self) -> None:
@@ -111,5 +112,6 @@ class SpaceMouseTeleop(Teleoperator):
         if not fresh:  # a puck at rest sends nothing; without fresh reports assume released
             twist[:] = 0.0
         gripper = (-1.0 if self._buttons & 1 else 0.0) + (1.0 if self._buttons & 2 else 0.0)
-        enabled = fresh and bool(np.any(twist) or gripper) and (not self.require_button or bool(self._buttons))
+        button_ok = not self.require_button or bool(self._buttons)
+        enabled = fresh and bool(np.any(twist) or gripper) and button_ok
         return TeleopAction(twist=twist, gripper=gripper, enabled=enabled)

@@ -71,7 +71,8 @@ class WebTeleop(Teleoperator):
     def update_pad(self, twist: list[float], gripper: float, held: bool) -> None:
         arr = np.asarray(twist, dtype=float)
         if arr.shape != (6,) or not np.all(np.isfinite(arr)) or not np.isfinite(gripper):
-            raise ValueError(f"pad needs 6 finite twist values and a finite gripper, got {twist!r}, {gripper!r}")
+            raise ValueError(f"pad needs 6 finite twist values and a finite gripper, "
+                             f"got {twist!r}, {gripper!r}")
         with self._lock:
             self._twist = np.clip(arr, -1, 1)
             self._gripper = float(np.clip(gripper, -1, 1))

@@ -38,7 +38,9 @@ PAGE = r"""<!doctype html>
 <script>
 const CAMERAS = __CAMERAS__;
 const cams = document.getElementById('cams');
-for (const c of CAMERAS) { const img = document.createElement('img'); img.id = 'cam-' + c; img.alt = c; cams.appendChild(img); }
+for (const c of CAMERAS) {
+  const img = document.createElement('img'); img.id = 'cam-' + c; img.alt = c; cams.appendChild(img);
+}
 function refreshCams() {
   for (const c of CAMERAS) {
     const img = document.getElementById('cam-' + c);
@@ -57,21 +59,29 @@ let held = false, dx = 0, dy = 0, extra = {z: 0, yaw: 0, grip: 0};
 function setKnob(x, y) { knob.style.left = (80 + x * 80) + 'px'; knob.style.top = (80 + y * 80) + 'px'; }
 function padMove(e) {
   const r = pad.getBoundingClientRect();
-  let x = (e.clientX - r.left - r.width / 2) / (r.width / 2), y = (e.clientY - r.top - r.height / 2) / (r.height / 2);
+  let x = (e.clientX - r.left - r.width / 2) / (r.width / 2);
+  let y = (e.clientY - r.top - r.height / 2) / (r.height / 2);
   const n = Math.hypot(x, y); if (n > 1) { x /= n; y /= n; }
   dx = x; dy = y; setKnob(x, y);
 }
-pad.addEventListener('pointerdown', e => { held = true; pad.setPointerCapture(e.pointerId); padMove(e); send(); });
+pad.addEventListener('pointerdown', e => {
+  held = true; pad.setPointerCapture(e.pointerId); padMove(e); send();
+});
 pad.addEventListener('pointermove', e => { if (held) padMove(e); });
 function release() { held = false; dx = dy = 0; setKnob(0, 0); send(); }
 pad.addEventListener('pointerup', release); pad.addEventListener('pointercancel', release);
 function holdButton(id, key, value) {
   const b = document.getElementById(id);
   b.addEventListener('pointerdown', () => { extra[key] = value; held = true; send(); });
-  const up = () => { extra[key] = 0; if (!extra.z && !extra.yaw && !extra.grip && dx === 0 && dy === 0) held = false; send(); };
+  const up = () => {
+    extra[key] = 0;
+    if (!extra.z && !extra.yaw && !extra.grip && dx === 0 && dy === 0) held = false;
+    send();
+  };
   b.addEventListener('pointerup', up); b.addEventListener('pointerleave', up);
 }
-holdButton('up', 'z', 1); holdButton('down', 'z', -1); holdButton('yawl', 'yaw', 1); holdButton('yawr', 'yaw', -1);
+holdButton('up', 'z', 1); holdButton('down', 'z', -1);
+holdButton('yawl', 'yaw', 1); holdButton('yawr', 'yaw', -1);
 holdButton('open', 'grip', 1); holdButton('close', 'grip', -1);
 function send() {
   // pad up = forward (+x), pad left = +y (REP-103 body axes)
@@ -83,7 +93,8 @@ window.addEventListener('blur', () => { if (held) release(); });
 document.getElementById('estop').onclick = () => { release(); post('/api/estop'); };
 document.getElementById('reset').onclick = () => post('/api/reset');
 for (const ev of ['start', 'stop', 'next', 'rerecord', 'discard']) {
-  document.getElementById(ev).onclick = () => post('/api/event', {event: ev, task: document.getElementById('task').value});
+  document.getElementById(ev).onclick =
+    () => post('/api/event', {event: ev, task: document.getElementById('task').value});
 }
 // ---- state -----------------------------------------------------------------------------------
 setInterval(() => fetch('/api/state', {cache: 'no-store'}).then(r => r.json()).then(s => {
