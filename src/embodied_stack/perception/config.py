@@ -58,6 +58,14 @@ class ObjectsConfig:
 
 
 @dataclass
+class DetectorConfig:
+    kind: str = "geometric"  # a name in embodied_stack.perception.detectors.DETECTORS
+    model_path: str = ""  # open_vocabulary: folder saved with save_pretrained (OWLv2, Grounding-DINO)
+    score_threshold: float = 0.2
+    queries: list[str] = field(default_factory=list)  # empty: one per vocab colour x shape
+
+
+@dataclass
 class TrackingConfig:
     gate_m: float = 0.06
     smoothing: float = 0.5
@@ -103,13 +111,14 @@ class PerceptionConfig:
     laser: SensorMount = field(default_factory=lambda: SensorMount(frame_id="laser"))
     validation: ValidationConfig = field(default_factory=ValidationConfig)
     objects: ObjectsConfig = field(default_factory=ObjectsConfig)
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     grounding: GroundingConfig = field(default_factory=GroundingConfig)
     people: PeopleConfig = field(default_factory=PeopleConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
 
     _SECTIONS = {"camera": SensorMount, "laser": SensorMount, "validation": ValidationConfig,
-                 "objects": ObjectsConfig, "tracking": TrackingConfig, "grounding": GroundingConfig,
+                 "objects": ObjectsConfig, "detector": DetectorConfig, "tracking": TrackingConfig, "grounding": GroundingConfig,
                  "people": PeopleConfig, "sync": SyncConfig}
     #: keys of the params file used only by the ROS node
     NODE_ONLY = ("topics.", "publish_cloud", "publish_markers", "diagnostics_period_s")

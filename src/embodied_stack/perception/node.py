@@ -60,8 +60,8 @@ def _specs() -> list[ParamSpec]:
     params = load_node_params(DEFAULT_CONFIG, NODE_NAME)
     specs = []
     for name, value in params.items():
-        if isinstance(value, list):
-            value = [float(v) for v in value]
+        if isinstance(value, list) and all(isinstance(v, (int, float)) for v in value):
+            value = [float(v) for v in value]  # ROS arrays are typed: [0, 0.5] must be double[]
         numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
         specs.append(ParamSpec(name, value, f"perception: '{name}', documented in {DEFAULT_CONFIG} "
                                "(units in the name: _m metres, _s seconds, _deg degrees)",

@@ -44,6 +44,19 @@ class ObjectScene:
     point_labels: np.ndarray  # (N,) cluster index into ``objects`` per point
 
 
+@dataclass
+class AbovePlane:
+    """A frame's points above the support plane, ready for clustering or box lifting."""
+
+    plane: Plane | None
+    rotation: np.ndarray  # plane frame (columns e1, e2, normal) in base
+    origin: np.ndarray  # plane frame origin in base
+    points: np.ndarray  # (N, 3) base frame
+    uvh: np.ndarray  # (N, 3) plane frame: u, v, height above the plane
+    pixels: np.ndarray  # (N,) flat pixel index of each point
+    colors: np.ndarray  # (N,) index into vocab COLORS of each point's pixel
+
+
 class ObjectDetector:
     """The embedded default detector: no weights, works on any RGB-D camera over a table."""
 
@@ -64,8 +77,9 @@ class ObjectDetector:
                              f"workspace_max {c.workspace_max} (m, base frame)")
         self.timings: dict[str, float] = {}  # ms per stage of the last frame
 
-    def detect(self, frame: RgbdFrame) -> ObjectScene:
-        """Validate and process one frame; raises ``InputRejected`` for unusable input."""
+    def above_plane(self, frame: RgbdFrame) -> AbovePlane:
+        """Validate the frame and return its points above the support plane (stages project,
+        crop, plane). Learned detectors lift their 2-D boxes onto these points."""
         t0 = time.perf_counter()
         v = self.validation
         k = check_intrinsics(frame.intrinsics, frame.depth.shape[1], frame.depth.shape[0])
@@ -81,39 +95,55 @@ class ObjectDetector:
         t2 = time.perf_counter()
         plane = self.planes.update(xyz.T)
         t3 = time.perf_counter()
-        empty = ObjectScene([], plane, np.zeros((0, 3), np.float32), np.zeros(0, np.int64))
+        self.timings = {"project": 1000 * (t1 - t0), "crop": 1000 * (t2 - t1), "plane": 1000 * (t3 - t2)}
         if plane is None:
-            self._record(t0, t1, t2, t3, t3, t3)
-            return empty
+            return AbovePlane(None, np.eye(3), np.zeros(3), np.zeros((0, 3), np.float32),
+                              np.zeros((0, 3), np.float32), np.zeros(0, np.int64), np.zeros(0, np.int64))
         c = self.config
         height = plane.normal.astype(np.float32) @ xyz + np.float32(plane.offset)
         above = (height > c.min_height_above_plane_m) & (height < c.max_object_height_m)
         rot, origin = plane.frame()
-        obj_points, obj_pixels = select_columns(xyz, above).T, pixels[above]
-        uvh = ((obj_points - origin) @ rot).astype(np.float32)
-        labels = cluster_points(uvh, c.voxel_size_m, c.min_cluster_voxels, c.cluster_bridge_voxels)
-        t4 = time.perf_counter()
+        points, obj_pixels = select_columns(xyz, above).T, pixels[above]
+        uvh = ((points - origin) @ rot).astype(np.float32)
         colors = classify_colors(frame.rgb.reshape(-1, 3)[obj_pixels])
+        return AbovePlane(plane, rot, origin, points, uvh, obj_pixels, colors)
+
+    def describe(self, ap: AbovePlane, members: np.ndarray) -> ObjectObservation | None:
+        """Describe the points ``members`` of ``ap`` as one object, or None if they are not one
+        (too large: a wall or the arm; floating: the arm or what it holds)."""
+        c = self.config
+        cluster_uvh = ap.uvh[members]
+        if len(members) == 0 or np.max(np.ptp(cluster_uvh[:, :2], axis=0)) > c.max_cluster_extent_m:
+            return None
+        if np.min(cluster_uvh[:, 2]) > c.max_bottom_height_m:
+            return None
+        return describe_cluster(cluster_uvh, ap.colors[members], ap.rotation, ap.origin)
+
+    def detect(self, frame: RgbdFrame) -> ObjectScene:
+        """Validate and process one frame; raises ``InputRejected`` for unusable input."""
+        t_start = time.perf_counter()
+        ap = self.above_plane(frame)
+        t3 = time.perf_counter()
+        if ap.plane is None:
+            self.timings.update(cluster=0.0, describe=0.0, total=1000 * (t3 - t_start))
+            return ObjectScene([], None, ap.points, np.zeros(0, np.int64))
+        c = self.config
+        labels = cluster_points(ap.uvh, c.voxel_size_m, c.min_cluster_voxels, c.cluster_bridge_voxels)
+        t4 = time.perf_counter()
         objects: list[ObjectObservation] = []
         out_labels = np.full(len(labels), -1, dtype=np.int64)
         order = np.argsort(labels, kind="stable")
         bounds = np.searchsorted(labels[order], np.arange(labels.max(initial=-1) + 2))
         for cluster in range(len(bounds) - 1):
-            for members in self._split_by_color(order[bounds[cluster]:bounds[cluster + 1]], uvh, colors):
-                cluster_uvh = uvh[members]
-                if np.max(np.ptp(cluster_uvh[:, :2], axis=0)) > c.max_cluster_extent_m:
-                    continue  # a wall, the robot's own arm or a table edge, not an object
-                if np.min(cluster_uvh[:, 2]) > c.max_bottom_height_m:
-                    continue  # floating above the table: the arm or what it holds
-                obs = describe_cluster(cluster_uvh, colors[members], rot, origin)
-                if obs is None:
-                    continue
-                out_labels[members] = len(objects)
-                objects.append(obs)
+            for members in self._split_by_color(order[bounds[cluster]:bounds[cluster + 1]], ap.uvh, ap.colors):
+                obs = self.describe(ap, members)
+                if obs is not None:
+                    out_labels[members] = len(objects)
+                    objects.append(obs)
         t5 = time.perf_counter()
-        self._record(t0, t1, t2, t3, t4, t5)
+        self.timings.update(cluster=1000 * (t4 - t3), describe=1000 * (t5 - t4), total=1000 * (t5 - t_start))
         keep = out_labels >= 0
-        return ObjectScene(objects, plane, obj_points[keep], out_labels[keep])
+        return ObjectScene(objects, ap.plane, ap.points[keep], out_labels[keep])
 
     def _split_by_color(self, members: np.ndarray, uvh: np.ndarray, colors: np.ndarray) -> list[np.ndarray]:
         """Split off touching objects of another colour (a cube against a bin's wall).
@@ -148,8 +178,3 @@ class ObjectDetector:
                     parts.append(members[part])
                     keep[part] = False
         return [members[keep], *parts] if parts else [members]
-
-    def _record(self, *t: float) -> None:
-        names = ("project", "crop", "plane", "cluster", "describe")
-        self.timings = {n: 1000 * (b - a) for n, a, b in zip(names, t[:-1], t[1:], strict=True)}
-        self.timings["total"] = 1000 * (t[-1] - t[0])

@@ -16,7 +16,8 @@ from embodied_stack.hardware import LaserScanReading
 from embodied_stack.perception.config import PerceptionConfig
 from embodied_stack.perception.geometry import Transform, project_to_pixels
 from embodied_stack.perception.grounding import Grounder, GroundingResult
-from embodied_stack.perception.objects import ObjectDetector, ObjectScene, RgbdFrame
+from embodied_stack.perception.detectors import make_detector
+from embodied_stack.perception.objects import ObjectScene, RgbdFrame
 from embodied_stack.perception.people import PeopleTracker, TrackedPersonState, detect_people
 from embodied_stack.perception.tracking import ObjectTracker, TrackedObject
 from embodied_stack.perception.validation import InputRejected
@@ -28,7 +29,7 @@ class PerceptionPipeline:
         c = self.config
         self.camera_to_base = c.camera.transform()
         self.laser_to_base = c.laser.transform()
-        self.detector = ObjectDetector(c.objects, c.validation)
+        self.detector = make_detector(c)
         self.objects = ObjectTracker(c.tracking)
         self.grounder = Grounder(c.grounding)
         self.people = PeopleTracker(c.people)
