@@ -26,6 +26,7 @@ from embodied_stack.config import ConfigError, from_dict, load_yaml
 from embodied_stack.hardware import CameraFrame, JointCommand, Robot, RobotState
 from embodied_stack.language.vocab import COLORS
 from embodied_stack.sim import so_arm
+from embodied_stack.sim.judge import inside_container
 from embodied_stack.sim.rendering import CameraRig
 from embodied_stack.sim.world import GroundTruthObject, SimWorld
 
@@ -305,11 +306,9 @@ class TabletopWorld(SimWorld):
 
     def inside_container(self, name: str, container: str) -> bool:
         """Object centre within the container's inner footprint and below its rim."""
-        _, half, height = so_arm.TABLETOP_CONTAINERS[container]
-        p, c = self.object_position(name), self.object_position(container)
-        d = p[:2] - c[:2]
-        inside = np.linalg.norm(d) < half if container == "bowl" else bool(np.all(np.abs(d) < half))
-        return bool(inside and p[2] < c[2] + height)
+        label, half, height = so_arm.TABLETOP_CONTAINERS[container]
+        box = self._gt(container, label, "", np.array([2 * half, 2 * half, height]))
+        return inside_container(self.object_position(name), box)
 
     def container_clearance(self, xy: np.ndarray) -> float:
         """Horizontal distance (m) from ``xy`` to the outside of the nearest container's walls
