@@ -89,6 +89,7 @@ class PeopleConfig:
     min_width_m: float = 0.08
     max_width_m: float = 0.8
     leg_merge_distance_m: float = 0.45
+    max_circle_residual_m: float = 0.02
     person_radius_m: float = 0.2
     gate_m: float = 0.8
     process_accel_std: float = 2.0

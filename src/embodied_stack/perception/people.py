@@ -67,8 +67,8 @@ def detect_people(scan: LaserScanReading, laser_to_base: Transform, config: Peop
         if not c.min_width_m <= width <= c.max_width_m:
             continue
         centre, radius, resid = _fit_circle(p)
-        if not (0.03 <= radius <= c.max_width_m / 2 + 0.05) or resid > 0.25 * radius:
-            continue  # straight (wall) or irregular (corner, clutter)
+        if not (0.03 <= radius <= c.max_width_m / 2 + 0.05) or resid > c.max_circle_residual_m:
+            continue  # straight (wall: huge radius) or angular (a furniture corner fits a circle badly)
         if np.linalg.norm(centre) < np.linalg.norm(p.mean(axis=0)):
             continue  # concave towards the sensor: the inside of a corner, not a body
         centres.append(centre)
