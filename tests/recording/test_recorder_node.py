@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -14,12 +13,13 @@ import pytest
 
 rclpy = pytest.importorskip("rclpy")
 
-from sensor_msgs.msg import JointState  # noqa: E402
+from sensor_msgs.msg import Image, JointState  # noqa: E402
 from std_msgs.msg import String  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint  # noqa: E402
 
 from embodied_stack.datasets import LeRobotDataset  # noqa: E402
+from embodied_stack.ros import qos  # noqa: E402
 from embodied_stack.ros.images import numpy_to_image  # noqa: E402
 from embodied_stack.ros.time import from_sec  # noqa: E402
 
@@ -50,57 +50,90 @@ def _call(node, client, timeout=10.0) -> Trigger.Response:
     return future.result()
 
 
+def _start_recorder(params: Path, *extra: str) -> subprocess.Popen:
+    # The environment carries the ROS_DOMAIN_ID tests/conftest.py claimed for this process.
+    return subprocess.Popen([sys.executable, "-m", "embodied_stack.recording.node", "--ros-args",
+                             "--params-file", str(params), *extra], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+class _Robot:
+    """Plays camera, joint states and commands into the recorder, and calls its services."""
+
+    def __init__(self, node) -> None:
+        self.node = node
+        self.cam = node.create_publisher(Image, "/cam", 10)
+        self.js = node.create_publisher(JointState, "/joint_states", 10)
+        self.cmd = node.create_publisher(JointTrajectory, "/cmd", 10)
+        self.instr = node.create_publisher(String, "/instruction", 10)
+        self.clients = {n: node.create_client(Trigger, f"/recorder/{n}")
+                        for n in ("start", "stop", "discard")}
+
+    def wait_ready(self, proc: subprocess.Popen) -> None:
+        """Wait for this recorder process's latched status: a killed predecessor can linger in
+        discovery (its services look available) but cannot publish."""
+        got: list[str] = []
+        sub = self.node.create_subscription(String, "/recorder/status", lambda m: got.append(m.data),
+                                            qos.LATCHED)
+        deadline = time.monotonic() + 30
+        while not got and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stdout.read()
+            rclpy.spin_once(self.node, timeout_sec=0.1)
+        self.node.destroy_subscription(sub)
+        assert got, "recorder never published its status"
+        assert self.clients["start"].wait_for_service(timeout_sec=10)
+        time.sleep(0.5)  # let the publishers' subscriptions match
+
+    def call(self, name: str) -> Trigger.Response:
+        """Call a service; retried, since a request can go to a just-killed server's endpoint."""
+        for _ in range(3):
+            response = _call(self.node, self.clients[name], timeout=5.0)
+            if response is not None:
+                return response
+        raise AssertionError(f"/recorder/{name} did not answer")
+
+    def publish_for(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        k = 0
+        while time.monotonic() < end:
+            now = self.node.get_clock().now().nanoseconds * 1e-9
+            img = numpy_to_image(np.full((24, 32, 3), k % 250, np.uint8), "rgb8")
+            img.header.stamp = from_sec(now)
+            self.cam.publish(img)
+            msg = JointState(name=["c", "b", "a", "extra"], position=[3.0, 2.0, 1.0, 9.0])
+            msg.header.stamp = from_sec(now)
+            self.js.publish(msg)
+            if k % 3 == 0:
+                self.cmd.publish(JointTrajectory(joint_names=JOINTS, points=[JointTrajectoryPoint(
+                    positions=[0.1, 0.2, float(k)])]))
+            rclpy.spin_once(self.node, timeout_sec=0.0)
+            time.sleep(0.02)
+            k += 1
+
+
 def test_node_records_episodes(tmp_path: Path):
     root, mcap = tmp_path / "ds", tmp_path / "raw.mcap"
     params = tmp_path / "recorder.yaml"
     params.write_text(PARAMS.format(root=root, mcap=mcap))
-    env = dict(os.environ)  # tests/conftest.py gave this process its own ROS_DOMAIN_ID
-    proc = subprocess.Popen([sys.executable, "-m", "embodied_stack.recording.node", "--ros-args",
-                             "--params-file", str(params)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = _start_recorder(params)
     rclpy.init()
     node = rclpy.create_node("recorder_test")
     try:
-        cam = node.create_publisher(type(numpy_to_image(np.zeros((2, 2, 3), np.uint8), "rgb8")), "/cam", 10)
-        js = node.create_publisher(JointState, "/joint_states", 10)
-        cmd = node.create_publisher(JointTrajectory, "/cmd", 10)
-        instr = node.create_publisher(String, "/instruction", 10)
+        robot = _Robot(node)
         status: list[dict] = []
         node.create_subscription(String, "/recorder/status", lambda m: status.append(json.loads(m.data)), 10)
-        clients = {n: node.create_client(Trigger, f"/recorder/{n}") for n in ("start", "stop", "discard")}
-        ready = clients["start"].wait_for_service(timeout_sec=20)
-        assert ready, proc.stdout.read() if proc.poll() is not None else "no service"
-        time.sleep(0.5)  # let subscriptions match
-        instr.publish(String(data="wave at the camera"))
+        robot.wait_ready(proc)
+        robot.instr.publish(String(data="wave at the camera"))
         rclpy.spin_once(node, timeout_sec=0.2)
-
-        def publish_for(seconds: float) -> None:
-            end = time.monotonic() + seconds
-            k = 0
-            while time.monotonic() < end:
-                now = node.get_clock().now().nanoseconds * 1e-9
-                header_img = numpy_to_image(np.full((24, 32, 3), k % 250, np.uint8), "rgb8")
-                header_img.header.stamp = from_sec(now)
-                cam.publish(header_img)
-                msg = JointState(name=["c", "b", "a", "extra"], position=[3.0, 2.0, 1.0, 9.0])
-                msg.header.stamp = from_sec(now)
-                js.publish(msg)
-                if k % 3 == 0:
-                    cmd.publish(JointTrajectory(joint_names=JOINTS, points=[JointTrajectoryPoint(
-                        positions=[0.1, 0.2, float(k)])]))
-                rclpy.spin_once(node, timeout_sec=0.0)
-                time.sleep(0.02)
-                k += 1
-
-        refused = _call(node, clients["stop"])
+        refused = robot.call("stop")
         assert not refused.success and "not recording" in refused.message
-        assert _call(node, clients["start"]).success
-        publish_for(1.5)
-        stop = _call(node, clients["stop"])
+        assert robot.call("start").success
+        robot.publish_for(1.5)
+        stop = robot.call("stop")
         assert stop.success, stop.message
-        assert _call(node, clients["start"]).success
-        publish_for(0.5)
-        assert _call(node, clients["discard"]).success
+        assert robot.call("start").success
+        robot.publish_for(0.5)
+        assert robot.call("discard").success
         for _ in range(20):
             rclpy.spin_once(node, timeout_sec=0.05)
     finally:
@@ -121,3 +154,43 @@ def test_node_records_episodes(tmp_path: Path):
 
     topics = {m.channel.topic for m in read_ros2_messages(str(mcap))}
     assert {"/cam", "/joint_states", "/cmd", "/instruction"} <= topics
+
+
+def test_kill_recorder_mid_episode_then_resume(tmp_path: Path):
+    """kill -9 of the recorder node while recording: the saved episode survives, the dataset
+    loads, and a restarted node with resume:=true appends the next episode."""
+    root = tmp_path / "ds"
+    params = tmp_path / "recorder.yaml"
+    params.write_text(PARAMS.format(root=root, mcap="''"))
+    rclpy.init()
+    node = rclpy.create_node("recorder_kill_test")
+    proc = _start_recorder(params, "-p", "default_task:=pour")
+    try:
+        robot = _Robot(node)
+        robot.wait_ready(proc)
+        assert robot.call("start").success
+        robot.publish_for(1.0)
+        first = robot.call("stop")
+        assert first.success, first.message
+        assert robot.call("start").success
+        robot.publish_for(0.8)
+        proc.kill()  # SIGKILL mid-episode: no cleanup runs
+        proc.wait(10)
+        ds = LeRobotDataset(root)
+        assert ds.meta.total_episodes == 1 and 8 <= len(ds) <= 11, first.message
+        assert ds.episode_video(0, "observation.images.cam").shape[0] == len(ds)
+        proc = _start_recorder(params, "-p", "default_task:=pour", "-p", "resume:=true")
+        robot.wait_ready(proc)
+        assert robot.call("start").success
+        robot.publish_for(0.6)
+        second = robot.call("stop")
+        assert second.success, second.message
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+        if proc.poll() is None:
+            proc.terminate()
+        out = proc.communicate(timeout=20)[0]
+    ds = LeRobotDataset(root)
+    assert ds.meta.total_episodes == 2, out
+    assert ds[len(ds) - 1]["episode_index"] == 1 and ds[0]["task"] == "pour"
