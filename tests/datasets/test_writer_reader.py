@@ -169,3 +169,15 @@ def test_unwritable_or_full_disk_reported_before_recording(tmp_path, features):
     LeRobotDatasetWriter.create(tmp_path / "x2", fps=10, features=features, min_free_mb=1)
     with pytest.raises(DatasetError, match="already holds"):
         LeRobotDatasetWriter.create(tmp_path / "x2", fps=10, features=features, min_free_mb=1)
+
+
+def test_odd_image_sizes_use_full_chroma(tmp_path):
+    """yuv420p needs even sizes; odd ones are stored as yuv444p and still decode exactly in count."""
+    feats = {"observation.images.cam": {"dtype": "video", "shape": (7, 9, 3), "names": None}}
+    with LeRobotDatasetWriter.create(tmp_path / "d", fps=5, features=feats, min_free_mb=1) as w:
+        for i in range(4):
+            w.add_frame({"observation.images.cam": np.full((7, 9, 3), 50 * i, np.uint8)}, task="t")
+        w.save_episode()
+    ds = LeRobotDataset(tmp_path / "d")
+    assert ds.meta.features["observation.images.cam"]["info"]["video.pix_fmt"] == "yuv444p"
+    assert len(ds) == 4 and abs(float(ds[3]["observation.images.cam"].mean()) - 150) < 3
