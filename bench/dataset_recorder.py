@@ -21,7 +21,8 @@ FPS = 30
 def run(size: tuple[int, int], seconds: float = 4.0) -> tuple[float, float, str]:
     h, w = size
     rng = np.random.default_rng(0)
-    base = (rng.random((h + 64, w + 64, 3)) * 60 + np.linspace(0, 180, w + 64)[None, :, None]).astype(np.uint8)
+    ramp = np.linspace(0, 180, w + 64)[None, :, None]
+    base = (rng.random((h + 64, w + 64, 3)) * 60 + ramp).astype(np.uint8)
     with tempfile.TemporaryDirectory() as tmp:
         cfg = RecorderConfig(root=str(Path(tmp) / "ds"), fps=FPS, min_free_mb=1, delay_s=0.0,
                              default_task="bench",
@@ -51,7 +52,8 @@ def main() -> None:
     print(f"{'image':>10s} {'per frame':>10s} {'core share':>11s} {'save':>9s}")
     for size in ((96, 128), (224, 224), (480, 640)):
         per_frame, save_ms, _ = run(size)
-        print(f"{size[1]:>4d}x{size[0]:<5d} {per_frame:8.2f} ms {per_frame * FPS / 10:9.1f} % {save_ms:7.0f} ms")
+        share = per_frame * FPS / 10  # ms per frame x frames per s / 1000 ms x 100 %
+        print(f"{size[1]:>4d}x{size[0]:<5d} {per_frame:8.2f} ms {share:9.1f} % {save_ms:7.0f} ms")
 
 
 if __name__ == "__main__":
