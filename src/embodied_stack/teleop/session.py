@@ -23,7 +23,7 @@ from embodied_stack.datasets import DatasetError, EpisodeReport
 from embodied_stack.recording import Recorder, RecorderConfig, StreamSpec
 from embodied_stack.sim import so_arm
 from embodied_stack.sim.kinematics import ArmKinematics
-from embodied_stack.teleop.base import Teleoperator
+from embodied_stack.teleop.base import TeleopAction, Teleoperator
 from embodied_stack.teleop.mapping import EndEffectorTeleop
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,8 @@ class SimTeleopSession:
     def step(self) -> None:
         """One control period: read the device, command the arm, step physics, record."""
         dt = self.world.control_dt
-        action = self.device.get_action(time.monotonic())
+        # A device that failed (unplugged, terminal closed) stays disabled: the arm holds.
+        action = self.device.get_action(time.monotonic()) if self.device.is_connected else TeleopAction()
         for event in action.events:
             self._on_event(event)
         q = self.arm.joint_positions
