@@ -10,8 +10,10 @@ the height above the plane gives the vertical centre and extent.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
+from scipy.spatial import ConvexHull, QhullError
 
 from embodied_stack.language.vocab import COLORS
 from embodied_stack.perception.geometry import matrix_to_quat
@@ -42,6 +44,21 @@ class ObjectObservation:
 
 
 def classify_colors(rgb: np.ndarray) -> np.ndarray:
+    """Index into ``COLORS`` of each (N, 3) uint8 pixel (a 32^3 lookup table of
+    :func:`classify_rgb`: 0.1 ms instead of 4 ms for a frame's object points)."""
+    q = (rgb >> 3).astype(np.intp)
+    return _color_table()[q[:, 0], q[:, 1], q[:, 2]]
+
+
+@lru_cache(maxsize=1)
+def _color_table() -> np.ndarray:
+    levels = np.minimum(np.arange(32) * 8 + 4, 255)
+    levels[-1] = 255  # the top bin stands for a saturated channel
+    grid = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), axis=-1).reshape(-1, 3)
+    return classify_rgb(grid.astype(np.uint8)).reshape(32, 32, 32).astype(np.int8)
+
+
+def classify_rgb(rgb: np.ndarray) -> np.ndarray:
     """Index into ``COLORS`` of each (N, 3) uint8 pixel, invariant to shading.
 
     Each pixel is compared to each palette colour scaled by the brightness factor that fits
@@ -72,8 +89,21 @@ def dominant_color(color_idx: np.ndarray) -> tuple[str, float]:
     return _COLOR_NAMES[best], float(votes[best] / max(votes.sum(), 1))
 
 
+def _quantile(x: np.ndarray, q: float) -> float:
+    """The ``q``-th percentile (nearest rank) of a 1-D array: ``np.percentile`` costs ~0.3 ms of
+    overhead per call on a few hundred points, ``np.partition`` a few microseconds."""
+    k = int(round(q / 100.0 * (len(x) - 1)))
+    return float(np.partition(x, k)[k])
+
+
 def _min_area_yaw(uv: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Yaw in [0, 90) deg of the smallest enclosing rectangle, with its centre and extents."""
+    """Yaw in [0, 90) deg of the smallest enclosing rectangle, with its centre and extents
+    (searched over the convex hull's vertices: the rectangle only touches those)."""
+    if len(uv) > 8:
+        try:
+            uv = uv[ConvexHull(uv).vertices]
+        except QhullError:  # all points on a line: the rectangle of all of them is degenerate anyway
+            pass
     c, s = np.cos(_YAW_STEPS), np.sin(_YAW_STEPS)
     a = uv[:, :1] * c + uv[:, 1:] * s  # (N, steps) along the rotated x
     b = -uv[:, :1] * s + uv[:, 1:] * c
@@ -91,7 +121,7 @@ def classify_shape(top_uv: np.ndarray, cap_uv: np.ndarray, centre: np.ndarray, y
     is a cube, a round one a cylinder."""
     r = np.linalg.norm(top_uv - centre, axis=1)
     half = max(float(np.mean(extents)) / 2, 1e-3)
-    squareness = float(np.percentile(r, 98)) / half  # ~1.41 for a square, ~1.0 for a disc
+    squareness = _quantile(r, 98) / half  # ~1.41 for a square, ~1.0 for a disc
     hollow = float(np.mean(r < 0.45 * half)) < 0.05
     if hollow:
         return "bin" if squareness > 1.2 else "bowl"
@@ -106,7 +136,7 @@ def describe_cluster(points_uvh: np.ndarray, color_idx: np.ndarray, plane_rotati
     """Describe one cluster given its points in the plane frame (u, v, height) and their
     colour indices (:func:`classify_colors`)."""
     h = points_uvh[:, 2]
-    top = float(np.percentile(h, 99))
+    top = _quantile(h, 99)
     if top <= 0:
         return None
     top_mask = h > top - max(0.01, 0.25 * top)
@@ -117,7 +147,7 @@ def describe_cluster(points_uvh: np.ndarray, color_idx: np.ndarray, plane_rotati
     c, s = np.cos(yaw), np.sin(yaw)
     d = points_uvh[:, :2] - centre
     along = np.abs(np.stack([d[:, 0] * c + d[:, 1] * s, -d[:, 0] * s + d[:, 1] * c], axis=1))
-    extents = 2 * np.percentile(along, 98, axis=0)
+    extents = 2 * np.array([_quantile(along[:, 0], 98), _quantile(along[:, 1], 98)])
     shape = classify_shape(top_uv, points_uvh[cap_mask, :2], centre, yaw, extents)
     if shape in ("sphere", "cylinder", "bowl"):
         extents[:] = extents.max()  # round: the larger (less occluded) extent is the diameter

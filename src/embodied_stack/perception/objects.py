@@ -106,6 +106,7 @@ class ObjectDetector:
         points, obj_pixels = select_columns(xyz, above).T, pixels[above]
         uvh = ((points - origin) @ rot).astype(np.float32)
         colors = classify_colors(frame.rgb.reshape(-1, 3)[obj_pixels])
+        self.timings["above"] = 1000 * (time.perf_counter() - t3)
         return AbovePlane(plane, rot, origin, points, uvh, obj_pixels, colors)
 
     def describe(self, ap: AbovePlane, members: np.ndarray) -> ObjectObservation | None:
