@@ -73,3 +73,16 @@ def test_track_coasts_through_a_short_occlusion_then_is_dropped():
     assert tracker.update(np.zeros((0, 2)), 0.7)[0].id == tid  # hidden 0.3 s: still tracked
     assert tracker.update(np.array([[1.0, 0.0]]), 0.8)[0].id == tid
     assert tracker.update(np.zeros((0, 2)), 1.5) == []
+
+
+def test_pipeline_tracks_in_odom_when_given_the_base_pose():
+    from embodied_stack.perception.config import PerceptionConfig
+    from embodied_stack.perception.pipeline import PerceptionPipeline
+
+    cfg = PerceptionConfig.load()
+    cfg.laser.xyz, cfg.laser.quat_xyzw = [0.0, 0.0, 0.3], [0.0, 0.0, 0.0, 1.0]
+    pipe = PerceptionPipeline(cfg)
+    base_in_odom = Transform.from_xyz_quat([1.0, 0.0, 0.0], yaw_to_quat(np.pi / 2))
+    for k in range(4):
+        tracks = pipe.process_scan(_scan([(2.0, 0.0)]), k * 0.1, base_to_fixed=base_in_odom)
+    assert len(tracks) == 1 and np.allclose(tracks[0].position, [1.0, 2.0], atol=0.05)

@@ -3,9 +3,10 @@
 Topics (names are parameters, see config/nodes/perception.yaml)
   subscribes ``topics.color`` (sensor_msgs/Image rgb8/bgr8/rgba8/bgra8), ``topics.depth`` (Image 16UC1 mm
              or 32FC1 m, registered to colour), ``topics.camera_info`` (CameraInfo), ``topics.scan``
-             (LaserScan), ``topics.imu`` (Imu) -- all with ``qos_profile_sensor_data``
+             (LaserScan), ``topics.imu`` (Imu), ``topics.odom`` (nav_msgs/Odometry, optional: when set,
+             people are tracked and published in its frame) -- all with ``qos_profile_sensor_data``
   publishes  ``topics.objects`` (embodied_stack_interfaces/DetectedObjectArray, in ``base_frame``),
-             ``topics.people`` (TrackedPersonArray, in ``base_frame``), ``topics.markers``
+             ``topics.people`` (TrackedPersonArray, in ``base_frame``, or odom's frame), ``topics.markers``
              (visualization_msgs/MarkerArray, if publish_markers), ``topics.cloud`` (PointCloud2 of the
              segmented object points with a ``label`` field, if publish_cloud), ``/diagnostics``
   serves     ``topics.ground_service`` (embodied_stack_interfaces/GroundObject)
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, KeyValue
 from geometry_msgs.msg import Point, Vector3
+from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image, Imu, LaserScan, PointCloud2, PointField
 from visualization_msgs.msg import Marker, MarkerArray
@@ -35,6 +37,7 @@ from embodied_stack.hardware import LaserScanReading
 from embodied_stack.language.vocab import COLORS
 from embodied_stack.perception.config import DEFAULT_CONFIG, NODE_NAME, PerceptionConfig
 from embodied_stack.perception.pipeline import PerceptionPipeline
+from embodied_stack.perception.geometry import Transform
 from embodied_stack.perception.sync import ApproxTimeSync
 from embodied_stack.perception.tracking import TrackedObject
 from embodied_stack.perception.validation import InputRejected, check_intrinsics
@@ -85,6 +88,9 @@ class PerceptionNode(Node):
                                  qos.SENSOR)
         self.create_subscription(LaserScan, t("scan"), self._on_scan, qos.SENSOR)
         self.create_subscription(Imu, t("imu"), lambda m: self._on_sensor("imu", m), qos.SENSOR)
+        self._odom: Odometry | None = None
+        if t("odom"):
+            self.create_subscription(Odometry, t("odom"), self._on_odom, qos.SENSOR)
         self.objects_pub = self.create_publisher(DetectedObjectArray, t("objects"), qos.EVENTS)
         self.people_pub = self.create_publisher(TrackedPersonArray, t("people"), qos.EVENTS)
         self.markers_pub = self.create_publisher(MarkerArray, t("markers"), qos.EVENTS)
@@ -152,6 +158,9 @@ class PerceptionNode(Node):
         self.latency_ms = self.latency_ms[-200:]
         self._publish_objects(tracks, color.header.stamp)
 
+    def _on_odom(self, msg: Odometry) -> None:
+        self._odom = msg
+
     def _on_scan(self, msg: LaserScan) -> None:
         stamp = to_sec(msg.header.stamp)
         self.meters["scan"].record(time.time(), stamp)
@@ -162,14 +171,25 @@ class PerceptionNode(Node):
             return
         scan = LaserScanReading(msg.angle_min, msg.angle_increment, msg.range_min, msg.range_max,
                                 np.asarray(msg.ranges, dtype=np.float64))
+        frame, base_to_fixed = self.config.base_frame, None
+        if self.params["topics.odom"]:
+            if self._odom is None:
+                self.get_logger().warning(f"no odometry yet on '{self.params['topics.odom']}': people are tracked "
+                                          "in odom once it arrives", throttle_duration_sec=5.0)
+                return
+            pose = self._odom.pose.pose
+            base_to_fixed = Transform.from_xyz_quat(
+                [pose.position.x, pose.position.y, pose.position.z],
+                [pose.orientation.x, pose.orientation.y, pose.orientation.z, pose.orientation.w])
+            frame = self._odom.header.frame_id or "odom"
         try:
-            people = self.pipeline.process_scan(scan, stamp)
+            people = self.pipeline.process_scan(scan, stamp, base_to_fixed=base_to_fixed)
         except InputRejected as e:
             self._drop("scan", e, counted=True)
             return
         out = TrackedPersonArray()
         out.header.stamp = msg.header.stamp
-        out.header.frame_id = self.config.base_frame
+        out.header.frame_id = frame
         for person in people:
             out.people.append(TrackedPerson(
                 id=int(person.id), position=Point(x=float(person.position[0]), y=float(person.position[1])),

@@ -82,9 +82,11 @@ class PerceptionPipeline:
             out[i] = not (np.isfinite(d) and 0 < d < z[i] - margin)
         return out
 
-    def process_scan(self, scan: LaserScanReading, stamp: float,
-                     laser_to_base: Transform | None = None) -> list[TrackedPersonState]:
-        """Detect people in one scan and update their tracks (in the base frame)."""
+    def process_scan(self, scan: LaserScanReading, stamp: float, laser_to_base: Transform | None = None,
+                     base_to_fixed: Transform | None = None) -> list[TrackedPersonState]:
+        """Detect people in one scan and update their tracks: in the base frame, or in a fixed
+        frame (odom) when ``base_to_fixed`` gives the base's pose there -- on a moving robot the
+        constant-velocity model only holds in a fixed frame."""
         r = np.asarray(scan.ranges, dtype=np.float64)
         try:
             self._check_order("scan", stamp)
@@ -95,8 +97,10 @@ class PerceptionPipeline:
         except InputRejected as e:
             self._reject(e)
             raise
-        detections = detect_people(scan, laser_to_base or self.laser_to_base, self.config.people)
-        return self.people.update(detections, stamp)
+        laser = laser_to_base or self.laser_to_base
+        if base_to_fixed is not None:
+            laser = base_to_fixed.compose(laser)
+        return self.people.update(detect_people(scan, laser, self.config.people), stamp)
 
     def ground(self, phrase: str) -> GroundingResult:
         return self.grounder.ground(phrase, self.objects.tracks)
