@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything embodied_stack needs, from nothing, idempotently:
-#   1. Debian packages (headless GL for MuJoCo, libusb for open3d, a C++ toolchain for the interfaces);
+#   1. Debian packages (headless GL for MuJoCo, libusb for open3d, a C++ toolchain for the interfaces,
+#      chromium for the browser-console test -- driven by Playwright, never a downloaded browser);
 #   2. .venv with the pinned dependencies (requirements/*.txt + requirements/constraints.txt);
 #   3. the interface package built into the venv (scripts/build_interfaces.sh);
 #   4. the package itself, editable.
@@ -14,7 +15,7 @@ say() { printf '[setup] %s\n' "$*"; }
 hash_of() { cat "$@" | sha256sum | cut -c1-16; }
 
 # --- 1. Debian packages ---------------------------------------------------------------------------
-apt_pkgs=(libusb-1.0-0 libegl1 libgl1 libegl-mesa0 libgl1-mesa-dri libgomp1 cmake g++ make)
+apt_pkgs=(libusb-1.0-0 libegl1 libgl1 libegl-mesa0 libgl1-mesa-dri libgomp1 cmake g++ make chromium)
 missing=()
 for p in "${apt_pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if ((${#missing[@]})); then

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-rclpy = pytest.importorskip("rclpy")
+import rclpy  # noqa: E402 -- installed by scripts/setup.sh, never skipped
 
 from sensor_msgs.msg import Image, JointState  # noqa: E402
 from std_msgs.msg import String  # noqa: E402

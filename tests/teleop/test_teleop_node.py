@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-rclpy = pytest.importorskip("rclpy")
+import rclpy  # noqa: E402 -- installed by scripts/setup.sh, never skipped
 
 from sensor_msgs.msg import JointState  # noqa: E402
 from std_msgs.msg import Bool  # noqa: E402

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-rclpy = pytest.importorskip("rclpy")
+import rclpy  # noqa: E402 -- installed by scripts/setup.sh, never skipped
 
 from rclpy.action import ActionClient  # noqa: E402
 from sensor_msgs.msg import Image, JointState  # noqa: E402
