@@ -42,8 +42,9 @@ CONTAINERS = ("bowl", "bin")
 def camera_pose(world, camera: str) -> Transform:
     """Optical frame (z forward, y down) of a MuJoCo camera (-z forward, y up) in the world frame."""
     cid = world.model.camera(camera).id
-    return Transform(world.data.cam_xmat[cid].reshape(3, 3) @ np.diag([1.0, -1.0, -1.0]),
-                     world.data.cam_xpos[cid].copy())
+    return Transform(
+        world.data.cam_xmat[cid].reshape(3, 3) @ np.diag([1.0, -1.0, -1.0]), world.data.cam_xpos[cid].copy()
+    )
 
 
 def gt_centre(obj) -> np.ndarray:
@@ -96,7 +97,9 @@ def eval_tabletop(n_scenes: int, width: int, height: int, seed: int) -> dict:
         latencies.append(1000 * (time.perf_counter() - t0))
         gt = world.ground_truth_objects()
         dets = result.objects
-        cost = np.array([[np.linalg.norm(gt_centre(g) - d.centroid) for d in dets] for g in gt]).reshape(len(gt), -1)
+        cost = np.array([[np.linalg.norm(gt_centre(g) - d.centroid) for d in dets] for g in gt]).reshape(
+            len(gt), -1
+        )
         rows, cols = linear_sum_assignment(np.where(cost < MATCH_OBJECT_M, cost, 1e3)) if dets else ([], [])
         match = {gt[r].name: c for r, c in zip(rows, cols, strict=True) if cost[r, c] < MATCH_OBJECT_M}
         n_gt += len(gt)
@@ -123,10 +126,16 @@ def eval_tabletop(n_scenes: int, width: int, height: int, seed: int) -> dict:
     world.close()
     all_ok = [v for vs in grounding.values() for v in vs]
     return {
-        "scenes": n_scenes, "gt": n_gt, "detections": n_det, "recall": n_match / max(n_gt, 1),
-        "precision": n_match / max(n_det, 1), "median_err_cm": 100 * float(np.median(errors)),
-        "p90_err_cm": 100 * float(np.percentile(errors, 90)), "color_acc": color_ok / max(n_match, 1),
-        "shape_acc": shape_ok / max(n_match, 1), "grounding_acc": float(np.mean(all_ok)),
+        "scenes": n_scenes,
+        "gt": n_gt,
+        "detections": n_det,
+        "recall": n_match / max(n_gt, 1),
+        "precision": n_match / max(n_det, 1),
+        "median_err_cm": 100 * float(np.median(errors)),
+        "p90_err_cm": 100 * float(np.percentile(errors, 90)),
+        "color_acc": color_ok / max(n_match, 1),
+        "shape_acc": shape_ok / max(n_match, 1),
+        "grounding_acc": float(np.mean(all_ok)),
         "grounding": {f"{k[0]} {k[1]}": (float(np.mean(v)), len(v)) for k, v in sorted(grounding.items())},
         "detect_ms_p50": float(np.median(latencies)),
     }
@@ -160,21 +169,31 @@ class ClearMot:
         self.fn += len(vis_ids) - len(matched_t)
         # a track on a person who is momentarily hidden is not a false positive
         for c in range(len(t_xy)):
-            if c not in matched_t and (len(gt_xy) == 0 or np.min(np.linalg.norm(gt_xy - t_xy[c], axis=1))
-                                       >= MATCH_PERSON_M):
+            if c not in matched_t and (
+                len(gt_xy) == 0 or np.min(np.linalg.norm(gt_xy - t_xy[c], axis=1)) >= MATCH_PERSON_M
+            ):
                 self.fp += 1
 
     def summary(self) -> dict:
-        return {"gt": self.gt, "fn": self.fn, "fp": self.fp, "idsw": self.idsw,
-                "mota": 1 - (self.fn + self.fp + self.idsw) / max(self.gt, 1),
-                "pos_err_cm": 100 * float(np.mean(self.errors)) if self.errors else float("nan")}
+        return {
+            "gt": self.gt,
+            "fn": self.fn,
+            "fp": self.fp,
+            "idsw": self.idsw,
+            "mota": 1 - (self.fn + self.fp + self.idsw) / max(self.gt, 1),
+            "pos_err_cm": 100 * float(np.mean(self.errors)) if self.errors else float("nan"),
+        }
 
 
-def visible_in_scan(scan: LaserScanReading, laser: Transform, xy: np.ndarray, radius: float = 0.2) -> np.ndarray:
-    """Whether the beam towards each person's centre reaches them (not blocked by a wall or another person)."""
+def visible_in_scan(
+    scan: LaserScanReading, laser: Transform, xy: np.ndarray, radius: float = 0.2
+) -> np.ndarray:
+    """Whether the beam towards each person's centre reaches them (no wall or person in between)."""
     local = laser.inverse().apply(np.c_[xy, np.full(len(xy), laser.translation[2])])[:, :2]
     dist = np.linalg.norm(local, axis=1)
-    beam = np.round((np.arctan2(local[:, 1], local[:, 0]) - scan.angle_min) / scan.angle_increment).astype(int)
+    beam = np.round((np.arctan2(local[:, 1], local[:, 0]) - scan.angle_min) / scan.angle_increment).astype(
+        int
+    )
     r = np.asarray(scan.ranges)[beam % len(scan.ranges)]
     return (dist < scan.range_max) & (r >= dist - radius - 0.1)
 
@@ -209,8 +228,14 @@ def eval_indoor(seconds: float, seed: int) -> dict:
     return {"people": 8, **mot.summary()}
 
 
-def raycast_scan(origin: np.ndarray, angles: np.ndarray, circles: np.ndarray, radius: float,
-                 half_room: float, range_max: float) -> np.ndarray:
+def raycast_scan(
+    origin: np.ndarray,
+    angles: np.ndarray,
+    circles: np.ndarray,
+    radius: float,
+    half_room: float,
+    range_max: float,
+) -> np.ndarray:
     d = np.stack([np.cos(angles), np.sin(angles)], axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         tx = np.where(d[:, 0] != 0, (np.sign(d[:, 0]) * half_room - origin[0]) / d[:, 0], np.inf)
@@ -231,12 +256,22 @@ def eval_crowd(n_people: int, seconds: float, seed: int) -> dict:
 
     cfg = PerceptionConfig.load()
     half = 5.0
-    nodes = {f"p{i}_{j}": [x, y] for i, x in enumerate((-3.8, 0.0, 3.8)) for j, y in enumerate((-3.8, 0.0, 3.8))
-             if not (x == 0.0 and y == 0.0)}
+    nodes = {
+        f"p{i}_{j}": [x, y]
+        for i, x in enumerate((-3.8, 0.0, 3.8))
+        for j, y in enumerate((-3.8, 0.0, 3.8))
+        if not (x == 0.0 and y == 0.0)
+    }
     names = list(nodes)
-    edges = [[a, b] for k, a in enumerate(names) for b in names[k + 1:]]
-    walls = np.array([[-half - 1, -half - 1, half + 1, -half], [-half - 1, half, half + 1, half + 1],
-                      [-half - 1, -half, -half, half], [half, -half, half + 1, half]])
+    edges = [[a, b] for k, a in enumerate(names) for b in names[k + 1 :]]
+    walls = np.array(
+        [
+            [-half - 1, -half - 1, half + 1, -half],
+            [-half - 1, half, half + 1, half + 1],
+            [-half - 1, -half, -half, half],
+            [half, -half, half + 1, half],
+        ]
+    )
     crowd = PedestrianCrowd(n_people, WaypointGraph(nodes, edges, names), walls)
     crowd.reset(np.random.default_rng(seed))
     robot = np.zeros(2)
@@ -254,8 +289,12 @@ def eval_crowd(n_people: int, seconds: float, seed: int) -> dict:
         ranges = raycast_scan(robot, angles, crowd.position, body_radius, half, 12.0)
         scan = LaserScanReading(-np.pi, 2 * np.pi / n_beams, 0.1, 12.0, ranges)
         tracks = tracker.update(detect_people(scan, laser, cfg.people), t)
-        mot.add(list(range(n_people)), crowd.position.copy(),
-                visible_in_scan(scan, laser, crowd.position, body_radius), tracks)
+        mot.add(
+            list(range(n_people)),
+            crowd.position.copy(),
+            visible_in_scan(scan, laser, crowd.position, body_radius),
+            tracks,
+        )
     return {"people": n_people, **mot.summary()}
 
 
@@ -270,29 +309,40 @@ def main() -> None:
 
     t0 = time.time()
     tt = eval_tabletop(args.scenes, args.width, args.height, args.seed)
-    print(f"\nTabletop objects: {tt['scenes']} randomised scenes, {args.width}x{args.height}, "
-          f"{tt['gt']} GT objects, {tt['detections']} detections ({time.time() - t0:.0f} s)")
+    print(
+        f"\nTabletop objects: {tt['scenes']} randomised scenes, {args.width}x{args.height}, "
+        f"{tt['gt']} GT objects, {tt['detections']} detections ({time.time() - t0:.0f} s)"
+    )
     print(f"{'metric':<28}{'value':>10}{'goal':>10}")
-    for name, key, goal, fmt in (("object recall", "recall", ">= 0.95", ".3f"),
-                                 ("object precision", "precision", ">= 0.95", ".3f"),
-                                 ("median centroid error (cm)", "median_err_cm", "<= 1.5", ".2f"),
-                                 ("p90 centroid error (cm)", "p90_err_cm", "", ".2f"),
-                                 ("colour accuracy", "color_acc", "", ".3f"),
-                                 ("shape accuracy", "shape_acc", "", ".3f"),
-                                 ("grounding accuracy (all)", "grounding_acc", ">= 0.95", ".3f"),
-                                 ("detector p50 (ms, loaded host)", "detect_ms_p50", "", ".1f")):
+    for name, key, goal, fmt in (
+        ("object recall", "recall", ">= 0.95", ".3f"),
+        ("object precision", "precision", ">= 0.95", ".3f"),
+        ("median centroid error (cm)", "median_err_cm", "<= 1.5", ".2f"),
+        ("p90 centroid error (cm)", "p90_err_cm", "", ".2f"),
+        ("colour accuracy", "color_acc", "", ".3f"),
+        ("shape accuracy", "shape_acc", "", ".3f"),
+        ("grounding accuracy (all)", "grounding_acc", ">= 0.95", ".3f"),
+        ("detector p50 (ms, loaded host)", "detect_ms_p50", "", ".1f"),
+    ):
         print(f"{name:<28}{tt[key]:>10{fmt}}{goal:>10}")
     print(f"\n{'grounding phrases':<28}{'accuracy':>10}{'n':>6}")
     for k, (acc, n) in tt["grounding"].items():
         print(f"{k:<28}{acc:>10.3f}{n:>6}")
 
     t1 = time.time()
-    rows = [("indoor world (8, max)", eval_indoor(args.people_seconds, args.seed)),
-            ("open hall crowd (10)", eval_crowd(10, args.people_seconds, args.seed))]
-    print(f"\nPeople tracking, {args.people_seconds:.0f} s at 10 Hz, line-of-sight GT ({time.time() - t1:.0f} s)")
+    rows = [
+        ("indoor world (8, max)", eval_indoor(args.people_seconds, args.seed)),
+        ("open hall crowd (10)", eval_crowd(10, args.people_seconds, args.seed)),
+    ]
+    print(
+        f"\nPeople tracking, {args.people_seconds:.0f} s at 10 Hz, line-of-sight GT "
+        f"({time.time() - t1:.0f} s)"
+    )
     print(f"{'scenario':<24}{'GT':>7}{'FN':>6}{'FP':>6}{'IDSW':>6}{'MOTA':>8}{'pos err cm':>12}")
     for name, r in rows:
-        print(f"{name:<24}{r['gt']:>7}{r['fn']:>6}{r['fp']:>6}{r['idsw']:>6}{r['mota']:>8.3f}{r['pos_err_cm']:>12.1f}")
+        print(
+            f"{name:<24}{r['gt']:>7}{r['fn']:>6}{r['fp']:>6}{r['idsw']:>6}{r['mota']:>8.3f}{r['pos_err_cm']:>12.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ from embodied_stack.perception.tracking import ObjectTracker
 def render_frames(n_scenes: int, width: int, height: int) -> list[RgbdFrame]:
     from embodied_stack.sim.rendering import CameraRig
     from embodied_stack.sim.tabletop import TabletopWorld
-
     from perception_eval import camera_pose  # noqa: I001  (bench/ is on sys.path when run as a script)
 
     world = TabletopWorld()
@@ -68,8 +67,13 @@ def naive(frame: RgbdFrame, timings: dict[str, list[float]]) -> int:
     t3 = time.perf_counter()
     labels = np.asarray(rest.cluster_dbscan(eps=0.02, min_points=5))
     t4 = time.perf_counter()
-    for name, a, b in (("project", t0, t1), ("voxel", t1, t2), ("plane", t2, t3), ("cluster", t3, t4),
-                       ("total", t0, t4)):
+    for name, a, b in (
+        ("project", t0, t1),
+        ("voxel", t1, t2),
+        ("plane", t2, t3),
+        ("cluster", t3, t4),
+        ("total", t0, t4),
+    ):
         timings.setdefault(name, []).append(1000 * (b - a))
     return int(labels.max(initial=-1) + 1)
 
@@ -108,8 +112,10 @@ def main() -> None:
         naive(frames[i % len(frames)], base)
 
     load = os.getloadavg()[0]
-    print(f"\nObject perception latency, 640x480 RGB-D, {args.frames} frames (ours) / {args.naive_frames} "
-          f"(naive); {os.cpu_count()} CPUs, load average {load:.1f}; plane refits: {detector.planes.refits}")
+    print(
+        f"\nObject perception latency, 640x480 RGB-D, {args.frames} frames (ours) / {args.naive_frames} "
+        f"(naive); {os.cpu_count()} CPUs, load average {load:.1f}; plane refits: {detector.planes.refits}"
+    )
     print(f"{'stage':<12}{'ours p50':>10}{'ours p99':>10}   {'naive stage':<12}{'p50':>8}{'p99':>8}  (ms)")
     ours_rows = list(ours.items())
     base_rows = list(base.items())
@@ -126,8 +132,10 @@ def main() -> None:
         print(f"{left}   {right}")
     speedup = np.median(base["total"]) / np.median(ours["total"])
     print("(cpu time: process CPU ms per frame, all threads; wall times include waiting for a core)")
-    print(f"\np50 speed-up over naive: {speedup:.1f}x; goal <= 30 ms p50: "
-          f"{'met' if np.median(ours['total']) <= 30 else 'NOT met'}")
+    print(
+        f"\np50 speed-up over naive: {speedup:.1f}x; goal <= 30 ms p50: "
+        f"{'met' if np.median(ours['total']) <= 30 else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

@@ -11,8 +11,18 @@ from embodied_stack.perception.tracking import TrackedObject
 
 
 def _obj(i, color, shape, xy, size=0.04) -> TrackedObject:
-    obs = ObjectObservation(np.array([*xy, size / 2]), np.full(3, size), np.array([0, 0, 0, 1.0]), color, 1.0,
-                            shape, 200, 1.0, shape, {"color": color, "shape": shape})
+    obs = ObjectObservation(
+        np.array([*xy, size / 2]),
+        np.full(3, size),
+        np.array([0, 0, 0, 1.0]),
+        color,
+        1.0,
+        shape,
+        200,
+        1.0,
+        shape,
+        {"color": color, "shape": shape},
+    )
     return TrackedObject(f"obj_{i}", obs, 0.0, 0.0)
 
 
@@ -25,19 +35,22 @@ SCENE = [
 ]
 
 
-@pytest.mark.parametrize("phrase,expected", [
-    ("the red cup", "obj_1"),
-    ("桌上的红色杯子", "obj_1"),
-    ("the small blue block", "obj_2"),
-    ("the big blue cube", "obj_3"),
-    ("左边的蓝色方块", "obj_2"),
-    ("the blue block on the right", "obj_3"),
-    ("pick up the green ball", "obj_4"),
-    ("绿色的小球", "obj_4"),
-    ("the bowl", "obj_5"),
-    ("白色的碗", "obj_5"),
-    ("the nearest blue cube", "obj_2"),
-])
+@pytest.mark.parametrize(
+    "phrase,expected",
+    [
+        ("the red cup", "obj_1"),
+        ("桌上的红色杯子", "obj_1"),
+        ("the small blue block", "obj_2"),
+        ("the big blue cube", "obj_3"),
+        ("左边的蓝色方块", "obj_2"),
+        ("the blue block on the right", "obj_3"),
+        ("pick up the green ball", "obj_4"),
+        ("绿色的小球", "obj_4"),
+        ("the bowl", "obj_5"),
+        ("白色的碗", "obj_5"),
+        ("the nearest blue cube", "obj_2"),
+    ],
+)
 def test_found(phrase, expected):
     r = Grounder().ground(phrase, SCENE)
     assert r.status == Status.FOUND, r.message

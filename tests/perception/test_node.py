@@ -8,16 +8,15 @@ import signal
 import numpy as np
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from ros_testing import RosHarness, start_node_process, stop_process
-from sensor_msgs.msg import CameraInfo, LaserScan
+from embodied_stack_interfaces.msg import DetectedObjectArray, TrackedPersonArray
+from embodied_stack_interfaces.srv import GroundObject
+from sensor_msgs.msg import CameraInfo, Image, LaserScan
 
 from embodied_stack.perception import synthetic
 from embodied_stack.ros import qos
 from embodied_stack.ros.images import numpy_to_image
 from embodied_stack.ros.time import from_sec
-from embodied_stack_interfaces.msg import DetectedObjectArray, TrackedPersonArray
-from embodied_stack_interfaces.srv import GroundObject
-from sensor_msgs.msg import Image
+from ros_testing import RosHarness, start_node_process, stop_process
 
 MODULE = "embodied_stack.perception.node"
 W, H = 240, 180
@@ -26,9 +25,15 @@ W, H = 240, 180
 @pytest.fixture(scope="module")
 def scene():
     objects = [
-        synthetic.SyntheticObject("red_cube", "cube", "red", np.array([0.2, 0.12, 0.02]), np.full(3, 0.04), 0.3),
-        synthetic.SyntheticObject("blue_cube", "cube", "blue", np.array([0.25, -0.1, 0.02]), np.full(3, 0.04)),
-        synthetic.SyntheticObject("green_ball", "sphere", "green", np.array([0.3, 0.02, 0.02]), np.full(3, 0.04)),
+        synthetic.SyntheticObject(
+            "red_cube", "cube", "red", np.array([0.2, 0.12, 0.02]), np.full(3, 0.04), 0.3
+        ),
+        synthetic.SyntheticObject(
+            "blue_cube", "cube", "blue", np.array([0.25, -0.1, 0.02]), np.full(3, 0.04)
+        ),
+        synthetic.SyntheticObject(
+            "green_ball", "sphere", "green", np.array([0.3, 0.02, 0.02]), np.full(3, 0.04)
+        ),
     ]
     k = synthetic.intrinsics(W, H)
     rgb, depth = synthetic.render(objects, synthetic.default_camera(), k, W, H)
@@ -48,16 +53,25 @@ class Feeder:
         self.scan_pub = n.create_publisher(LaserScan, "/scan", qos.SENSOR)
         self.t = 100.0
 
-    def frame(self, color: Image | None = None, depth: Image | None = None, info: CameraInfo | None = None,
-              send_info: bool = True, stamp: float | None = None) -> None:
+    def frame(
+        self,
+        color: Image | None = None,
+        depth: Image | None = None,
+        info: CameraInfo | None = None,
+        send_info: bool = True,
+        stamp: float | None = None,
+    ) -> None:
         self.t += 0.1
         st = from_sec(self.t if stamp is None else stamp)
         color = color or numpy_to_image(self.rgb, "rgb8")
         depth = depth or numpy_to_image((self.depth * 1000).astype(np.uint16), "16UC1")
         if info is None:
             info = CameraInfo(width=W, height=H, k=self.k.reshape(-1).tolist())
-        for msg, frame in ((color, "camera_color_optical_frame"), (depth, "camera_color_optical_frame"),
-                           (info, "camera_color_optical_frame")):
+        for msg, frame in (
+            (color, "camera_color_optical_frame"),
+            (depth, "camera_color_optical_frame"),
+            (info, "camera_color_optical_frame"),
+        ):
             msg.header.stamp, msg.header.frame_id = st, frame
         self.color_pub.publish(color)
         self.depth_pub.publish(depth)
@@ -72,39 +86,60 @@ class Feeder:
             disc = b**2 - (cx**2 + cy**2 - 0.04)
             t = np.where(disc >= 0, -b - np.sqrt(np.maximum(disc, 0)), np.inf)
             ranges = np.minimum(ranges, np.where(t > 0, t, np.inf))
-        scan = LaserScan(angle_min=-np.pi, angle_max=np.pi, angle_increment=2 * np.pi / 720, range_min=0.1,
-                         range_max=12.0, ranges=ranges.astype(np.float32).tolist())
+        scan = LaserScan(
+            angle_min=-np.pi,
+            angle_max=np.pi,
+            angle_increment=2 * np.pi / 720,
+            range_min=0.1,
+            range_max=12.0,
+            ranges=ranges.astype(np.float32).tolist(),
+        )
         scan.header.stamp, scan.header.frame_id = st, "laser"
         self.scan_pub.publish(scan)
         self.h.spin_for(0.12)
 
 
 def test_node_tracks_grounds_and_survives_bad_input(scene):
-    proc = start_node_process(MODULE, "-p", "objects.pixel_stride:=1", "-p", "publish_cloud:=true",
-                              "-p", "diagnostics_period_s:=0.5")
+    proc = start_node_process(
+        MODULE,
+        "-p",
+        "objects.pixel_stride:=1",
+        "-p",
+        "publish_cloud:=true",
+        "-p",
+        "diagnostics_period_s:=0.5",
+    )
     h = RosHarness("perception_test")
     got: dict[str, list] = {"objects": [], "people": []}
     statuses: dict[str, DiagnosticStatus] = {}
     h.node.create_subscription(DetectedObjectArray, "/perception/objects", got["objects"].append, qos.EVENTS)
     h.node.create_subscription(TrackedPersonArray, "/perception/people", got["people"].append, qos.EVENTS)
-    h.node.create_subscription(DiagnosticArray, "/diagnostics",
-                               lambda m: statuses.update({s.name: s for s in m.status}), qos.EVENTS)
+    h.node.create_subscription(
+        DiagnosticArray, "/diagnostics", lambda m: statuses.update({s.name: s for s in m.status}), qos.EVENTS
+    )
     feed = Feeder(h, scene)
     try:
         # wait for discovery, then good frames -> three confirmed objects and two people
         assert h.spin_until(lambda: h.node.count_subscribers("/camera/color/image_raw") > 0, timeout=20)
         for _ in range(60):
             feed.frame()
-            if got["objects"] and len(got["objects"][-1].objects) == 3 and got["people"] \
-                    and len(got["people"][-1].people) == 2:
+            if (
+                got["objects"]
+                and len(got["objects"][-1].objects) == 3
+                and got["people"]
+                and len(got["people"][-1].people) == 2
+            ):
                 break
         assert got["objects"] and len(got["objects"][-1].objects) == 3, proc.poll()
         last = got["objects"][-1]
         assert last.header.frame_id == "base_link"
         labels = sorted(({kv.key: kv.value for kv in o.attributes}["color"], o.label) for o in last.objects)
         assert labels == [("blue", "cube"), ("green", "sphere"), ("red", "cube")]
-        red = next(o for o in last.objects if o.attributes[0].value == "red" or
-                   {kv.key: kv.value for kv in o.attributes}["color"] == "red")
+        red = next(
+            o
+            for o in last.objects
+            if o.attributes[0].value == "red" or {kv.key: kv.value for kv in o.attributes}["color"] == "red"
+        )
         assert abs(red.pose.position.x - 0.2) < 0.01 and abs(red.pose.position.y - 0.12) < 0.01
         assert len(got["people"][-1].people) == 2
 
@@ -142,7 +177,7 @@ def test_node_tracks_grounds_and_survives_bad_input(scene):
             for _ in range(5):  # sensor QoS is best-effort: a frame may be lost, send again
                 before = len(got["objects"])
                 feed.frame(**kwargs)
-                h.spin_until(lambda: rejected(reason) > before_count, timeout=1.5)
+                h.spin_until(lambda r=reason, n=before_count: rejected(r) > n, timeout=1.5)
                 assert len(got["objects"]) == before, f"published objects from bad input ({reason})"
                 if rejected(reason) > before_count:
                     break

@@ -31,7 +31,9 @@ def _frame(objects, stamp=0.0) -> RgbdFrame:
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_random_scenes_all_found_with_cm_accuracy(seed):
-    objects = synthetic.random_scene(np.random.default_rng(seed), 4, shapes=("cube", "cylinder", "sphere", "bin"))
+    objects = synthetic.random_scene(
+        np.random.default_rng(seed), 4, shapes=("cube", "cylinder", "sphere", "bin")
+    )
     scene = _detector().detect(_frame(objects))
     assert len(scene.objects) == len(objects)
     for gt in objects:
@@ -45,8 +47,10 @@ def test_random_scenes_all_found_with_cm_accuracy(seed):
 
 def test_plane_is_reused_across_frames_and_stage_timings_reported():
     det = _detector()
-    frame = _frame([synthetic.SyntheticObject("c", "cube", "red", np.array([0.2, 0.0, 0.02]), np.full(3, 0.04))])
-    for i in range(3):
+    frame = _frame(
+        [synthetic.SyntheticObject("c", "cube", "red", np.array([0.2, 0.0, 0.02]), np.full(3, 0.04))]
+    )
+    for _ in range(3):
         det.detect(frame)
     assert det.planes.refits == 1
     assert {"project", "crop", "plane", "cluster", "describe", "total"} <= set(det.timings)
@@ -92,5 +96,7 @@ def test_clustering_separates_gaps_and_drops_specks():
 def test_colour_of_saturated_lit_orange_is_orange_not_yellow():
     lit_orange = np.array([[255, 188, 19], [162, 85, 9]], dtype=np.uint8)  # rendered top and side
     assert dominant_color(classify_colors(lit_orange))[0] == "orange"
-    assert dominant_color(classify_colors(np.array([[255, 255, 255], [150, 150, 150]], np.uint8)))[0] == "white"
+    assert (
+        dominant_color(classify_colors(np.array([[255, 255, 255], [150, 150, 150]], np.uint8)))[0] == "white"
+    )
     assert dominant_color(classify_colors(np.array([[14, 14, 14]], np.uint8)))[0] == "black"

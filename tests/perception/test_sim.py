@@ -27,7 +27,9 @@ def test_tabletop_scene_every_object_found_and_grounded():
         frame = rig.render(world.data, stamp=world.time)["scene"]
         pipe = PerceptionPipeline(PerceptionConfig.load())
         for i in range(2):  # tracks confirm on the second frame
-            tracks = pipe.process_rgbd(frame.rgb, frame.depth, frame.intrinsics, i * 0.1, camera_pose(world, "scene"))
+            tracks = pipe.process_rgbd(
+                frame.rgb, frame.depth, frame.intrinsics, i * 0.1, camera_pose(world, "scene")
+            )
         gt = world.ground_truth_objects()
         assert len(tracks) == len(gt)
         for g in gt:

@@ -67,4 +67,6 @@ def test_projector_inverts_the_pinhole_model():
     pts, pix = DepthProjector(1).project(depth, k, pose)
     assert pts.shape == (3, 48 * 64 - 1) and 0 not in pix
     centre = pts[:, np.argmin(np.abs(pix - (23 * 64 + 31)))]
-    assert np.allclose(centre, [0.1 - 0.01, 0.2 - 0.01, 2.3], atol=1e-4)  # pixel (31, 23), centre (31.5, 23.5)
+    assert np.allclose(
+        centre, [0.1 - 0.01, 0.2 - 0.01, 2.3], atol=1e-4
+    )  # pixel (31, 23), centre (31.5, 23.5)

@@ -10,8 +10,18 @@ from embodied_stack.perception.tracking import ObjectTracker
 
 
 def _obs(color, xy, shape="cube") -> ObjectObservation:
-    return ObjectObservation(np.array([*xy, 0.02]), np.full(3, 0.04), np.array([0, 0, 0, 1.0]), color, 1.0,
-                             shape, 100, 1.0, shape, {"color": color, "shape": shape})
+    return ObjectObservation(
+        np.array([*xy, 0.02]),
+        np.full(3, 0.04),
+        np.array([0, 0, 0, 1.0]),
+        color,
+        1.0,
+        shape,
+        100,
+        1.0,
+        shape,
+        {"color": color, "shape": shape},
+    )
 
 
 def test_ids_stable_memory_and_forgetting():

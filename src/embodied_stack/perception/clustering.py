@@ -14,8 +14,9 @@ from scipy import ndimage
 _CONNECTIVITY = np.ones((3, 3, 3), dtype=bool)  # 26-neighbourhood
 
 
-def cluster_points(points: np.ndarray, voxel_size: float, min_voxels: int, bridge_voxels: int = 1,
-                   max_cells: int = 4_000_000) -> np.ndarray:
+def cluster_points(
+    points: np.ndarray, voxel_size: float, min_voxels: int, bridge_voxels: int = 1, max_cells: int = 4_000_000
+) -> np.ndarray:
     """Label each point with its cluster index (0..K-1), or -1 for clusters with fewer than
     ``min_voxels`` occupied voxels. Clusters are ordered by decreasing size.
 
@@ -29,8 +30,10 @@ def cluster_points(points: np.ndarray, voxel_size: float, min_voxels: int, bridg
     idx = np.floor((points - lo) / voxel_size).astype(np.int64) + bridge_voxels
     shape = idx.max(axis=0) + 1 + bridge_voxels
     if int(np.prod(shape)) > max_cells:
-        raise ValueError(f"clustering grid {shape.tolist()} at voxel {voxel_size} m exceeds {max_cells} cells; "
-                         "shrink objects.workspace_min/max or raise objects.voxel_size_m")
+        raise ValueError(
+            f"clustering grid {shape.tolist()} at voxel {voxel_size} m exceeds {max_cells} cells; "
+            "shrink objects.workspace_min/max or raise objects.voxel_size_m"
+        )
     grid = np.zeros(shape, dtype=bool)
     grid[idx[:, 0], idx[:, 1], idx[:, 2]] = True
     occupied = grid

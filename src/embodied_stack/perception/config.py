@@ -118,9 +118,17 @@ class PerceptionConfig:
     people: PeopleConfig = field(default_factory=PeopleConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
 
-    _SECTIONS = {"camera": SensorMount, "laser": SensorMount, "validation": ValidationConfig,
-                 "objects": ObjectsConfig, "detector": DetectorConfig, "tracking": TrackingConfig, "grounding": GroundingConfig,
-                 "people": PeopleConfig, "sync": SyncConfig}
+    _SECTIONS = {
+        "camera": SensorMount,
+        "laser": SensorMount,
+        "validation": ValidationConfig,
+        "objects": ObjectsConfig,
+        "detector": DetectorConfig,
+        "tracking": TrackingConfig,
+        "grounding": GroundingConfig,
+        "people": PeopleConfig,
+        "sync": SyncConfig,
+    }
     #: keys of the params file used only by the ROS node
     NODE_ONLY = ("topics.", "publish_cloud", "publish_markers", "diagnostics_period_s")
 
@@ -135,13 +143,17 @@ class PerceptionConfig:
             head, _, rest = key.partition(".")
             if rest:
                 if head not in sections:
-                    raise ConfigError(f"{source}: unknown section '{head}' (key '{key}'); valid sections: "
-                                      f"{sorted(sections)}")
+                    raise ConfigError(
+                        f"{source}: unknown section '{head}' (key '{key}'); valid sections: "
+                        f"{sorted(sections)}"
+                    )
                 sections[head][rest] = list(value) if isinstance(value, tuple) else value
             else:
                 top[key] = value
-        built = {name: from_dict(kind, sections[name], f"{source} [{name}]")
-                 for name, kind in cls._SECTIONS.items()}
+        built = {
+            name: from_dict(kind, sections[name], f"{source} [{name}]")
+            for name, kind in cls._SECTIONS.items()
+        }
         return from_dict(cls, {**top, **built}, source)
 
     @classmethod

@@ -9,6 +9,7 @@ the height above the plane gives the vertical centre and extent.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -100,10 +101,10 @@ def _min_area_yaw(uv: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     """Yaw in [0, 90) deg of the smallest enclosing rectangle, with its centre and extents
     (searched over the convex hull's vertices: the rectangle only touches those)."""
     if len(uv) > 8:
-        try:
+        with contextlib.suppress(
+            QhullError
+        ):  # all on a line: the rectangle of all points is degenerate anyway
             uv = uv[ConvexHull(uv).vertices]
-        except QhullError:  # all points on a line: the rectangle of all of them is degenerate anyway
-            pass
     c, s = np.cos(_YAW_STEPS), np.sin(_YAW_STEPS)
     a = uv[:, :1] * c + uv[:, 1:] * s  # (N, steps) along the rotated x
     b = -uv[:, :1] * s + uv[:, 1:] * c
@@ -114,8 +115,9 @@ def _min_area_yaw(uv: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     return float(_YAW_STEPS[i]), centre, np.array([wa[i], wb[i]])
 
 
-def classify_shape(top_uv: np.ndarray, cap_uv: np.ndarray, centre: np.ndarray, yaw: float,
-                   extents: np.ndarray) -> str:
+def classify_shape(
+    top_uv: np.ndarray, cap_uv: np.ndarray, centre: np.ndarray, yaw: float, extents: np.ndarray
+) -> str:
     """Coarse class from the top surface: a rim without a centre is a container (bowl if round,
     bin if square), a top that shrinks fast below the highest point is a sphere, a square top
     is a cube, a round one a cylinder."""
@@ -131,8 +133,9 @@ def classify_shape(top_uv: np.ndarray, cap_uv: np.ndarray, centre: np.ndarray, y
     return "cube" if squareness > 1.2 else "cylinder"
 
 
-def describe_cluster(points_uvh: np.ndarray, color_idx: np.ndarray, plane_rotation: np.ndarray,
-                     plane_origin: np.ndarray) -> ObjectObservation | None:
+def describe_cluster(
+    points_uvh: np.ndarray, color_idx: np.ndarray, plane_rotation: np.ndarray, plane_origin: np.ndarray
+) -> ObjectObservation | None:
     """Describe one cluster given its points in the plane frame (u, v, height) and their
     colour indices (:func:`classify_colors`)."""
     h = points_uvh[:, 2]
@@ -154,12 +157,21 @@ def describe_cluster(points_uvh: np.ndarray, color_idx: np.ndarray, plane_rotati
         yaw = 0.0
     color, color_score = dominant_color(color_idx)
     centroid = plane_rotation @ np.array([centre[0], centre[1], top / 2]) + plane_origin
-    rot = plane_rotation @ np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]]) if shape in ("cube", "bin") \
+    rot = (
+        plane_rotation @ np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
+        if shape in ("cube", "bin")
         else plane_rotation
+    )
     n = len(points_uvh)
     return ObjectObservation(
-        centroid=centroid, size=np.array([extents[0], extents[1], top]), orientation_xyzw=matrix_to_quat(rot),
-        color=color, color_score=color_score, shape=shape, num_points=n,
-        confidence=float(min(1.0, n / 80.0) * color_score), label=shape,
+        centroid=centroid,
+        size=np.array([extents[0], extents[1], top]),
+        orientation_xyzw=matrix_to_quat(rot),
+        color=color,
+        color_score=color_score,
+        shape=shape,
+        num_points=n,
+        confidence=float(min(1.0, n / 80.0) * color_score),
+        label=shape,
         attributes={"color": color, "shape": shape},
     )

@@ -50,15 +50,22 @@ class OpenVocabularyDetector:
         config: perception config (the geometry stages and their thresholds).
     """
 
-    def __init__(self, model_path: str | Path, queries: list[str] | None = None, score_threshold: float = 0.2,
-                 config: PerceptionConfig | None = None) -> None:
+    def __init__(
+        self,
+        model_path: str | Path,
+        queries: list[str] | None = None,
+        score_threshold: float = 0.2,
+        config: PerceptionConfig | None = None,
+    ) -> None:
         import torch
         from transformers import AutoModelForZeroShotObjectDetection, AutoProcessor
 
         path = paths.resolve(model_path)
         if not path.is_dir():
-            raise ConfigError(f"detector.model_path '{model_path}' is not a folder; point it at a model saved with "
-                              "save_pretrained (e.g. an OWLv2 checkpoint), or use detector.kind: geometric")
+            raise ConfigError(
+                f"detector.model_path '{model_path}' is not a folder; point it at a model saved with "
+                "save_pretrained (e.g. an OWLv2 checkpoint), or use detector.kind: geometric"
+            )
         self._torch = torch
         self.processor = AutoProcessor.from_pretrained(path, local_files_only=True)
         self.model = AutoModelForZeroShotObjectDetection.from_pretrained(path, local_files_only=True).eval()
@@ -71,7 +78,9 @@ class OpenVocabularyDetector:
     def detect_2d(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """Boxes (K, 4: x0, y0, x1, y1 pixels), scores (K,) and matched queries for one image."""
         h, w = rgb.shape[:2]
-        inputs = self.processor(text=[self.queries], images=[rgb], padding=True, truncation=True, return_tensors="pt")
+        inputs = self.processor(
+            text=[self.queries], images=[rgb], padding=True, truncation=True, return_tensors="pt"
+        )
         with self._torch.inference_mode():
             outputs = self.model(**inputs)
         post = self.processor.post_process_grounded_object_detection
@@ -86,8 +95,11 @@ class OpenVocabularyDetector:
             kwargs["text_labels"] = [self.queries]
         result = post(outputs, **kwargs)[0]
         labels = result.get("text_labels") or [self.queries[int(i)] for i in result["labels"]]
-        return (result["boxes"].detach().cpu().numpy().reshape(-1, 4), result["scores"].detach().cpu().numpy(),
-                [str(x) for x in labels])
+        return (
+            result["boxes"].detach().cpu().numpy().reshape(-1, 4),
+            result["scores"].detach().cpu().numpy(),
+            [str(x) for x in labels],
+        )
 
     def detect(self, frame: RgbdFrame) -> ObjectScene:
         ap = self.geometry.above_plane(frame)
@@ -125,7 +137,11 @@ class OpenVocabularyDetector:
 DETECTORS: dict[str, Callable[[PerceptionConfig], Detector]] = {
     "geometric": lambda cfg: ObjectDetector(cfg.objects, cfg.validation),
     "open_vocabulary": lambda cfg: OpenVocabularyDetector(
-        cfg.detector.model_path, [q for q in cfg.detector.queries if q] or None, cfg.detector.score_threshold, cfg),
+        cfg.detector.model_path,
+        [q for q in cfg.detector.queries if q] or None,
+        cfg.detector.score_threshold,
+        cfg,
+    ),
 }
 
 

@@ -20,11 +20,13 @@ def quat_to_matrix(q_xyzw: np.ndarray | list[float]) -> np.ndarray:
     if not np.isfinite(n) or n < 1e-9:
         raise ValueError(f"quaternion {q.tolist()} has no rotation (zero or NaN norm); give a unit xyzw")
     x, y, z, w = q / n
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-    ])
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+        ]
+    )
 
 
 def matrix_to_quat(r: np.ndarray) -> np.ndarray:
@@ -108,7 +110,7 @@ class DepthProjector:
             return
         h, w = shape
         s = self.stride
-        v, u = np.mgrid[s // 2:h:s, s // 2:w:s]
+        v, u = np.mgrid[s // 2 : h : s, s // 2 : w : s]
         fx, fy, cx, cy = k[0, 0], k[1, 1], k[0, 2], k[1, 2]
         rays_cam = np.stack([(u.ravel() - cx) / fx, (v.ravel() - cy) / fy, np.ones(u.size)], axis=1)
         # (3, M): one contiguous row per axis; numpy is ~50x slower on (M, 3) broadcasts
@@ -117,8 +119,14 @@ class DepthProjector:
         self._pixels = (v.ravel() * w + u.ravel()).astype(np.int64)
         self._key = key
 
-    def project(self, depth_m: np.ndarray, k: np.ndarray, cam_to_base: Transform,
-                depth_min: float = 0.0, depth_max: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+    def project(
+        self,
+        depth_m: np.ndarray,
+        k: np.ndarray,
+        cam_to_base: Transform,
+        depth_min: float = 0.0,
+        depth_max: float = np.inf,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Return ``(points (3, N) float32 in base frame, pixel indices (N,) into the flat image)``
         for the sampled pixels whose depth is finite and within ``[depth_min, depth_max]``.
         Points come as rows x, y, z: every later per-point stage works on whole rows."""
@@ -134,7 +142,9 @@ def select_columns(xyz: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.stack([row[mask] for row in xyz])
 
 
-def project_to_pixels(points_base: np.ndarray, k: np.ndarray, cam_to_base: Transform) -> tuple[np.ndarray, np.ndarray]:
+def project_to_pixels(
+    points_base: np.ndarray, k: np.ndarray, cam_to_base: Transform
+) -> tuple[np.ndarray, np.ndarray]:
     """Pixel coordinates (N, 2) of base-frame points and their depth (N,) along the optical axis."""
     p = cam_to_base.inverse().apply(np.atleast_2d(points_base))
     z = p[:, 2]

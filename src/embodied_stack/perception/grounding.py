@@ -28,19 +28,28 @@ class Status(Enum):
     AMBIGUOUS = 2
 
 
-RELATIONS_EN = {"left": ("left", "leftmost"), "right": ("right", "rightmost"),
-                "nearest": ("nearest", "closest", "nearer", "closer"),
-                "farthest": ("farthest", "furthest", "farther", "further"),
-                "middle": ("middle", "center", "centre")}
-RELATIONS_ZH = {"left": ("左边", "左侧", "左面", "左"), "right": ("右边", "右侧", "右面", "右"),
-                "nearest": ("最近", "近"), "farthest": ("最远", "远"), "middle": ("中间",)}
+RELATIONS_EN = {
+    "left": ("left", "leftmost"),
+    "right": ("right", "rightmost"),
+    "nearest": ("nearest", "closest", "nearer", "closer"),
+    "farthest": ("farthest", "furthest", "farther", "further"),
+    "middle": ("middle", "center", "centre"),
+}
+RELATIONS_ZH = {
+    "left": ("左边", "左侧", "左面", "左"),
+    "right": ("右边", "右侧", "右面", "右"),
+    "nearest": ("最近", "近"),
+    "farthest": ("最远", "远"),
+    "middle": ("中间",),
+}
 SIZE_FORMS_EN = {"small": ("smaller", "smallest"), "large": ("larger", "largest", "bigger", "biggest")}
 #: English words that carry no attribute ("pick up the red one on the table")
 STOPWORDS_EN = frozenset(
     "the a an one ones thing things object objects item items it that this these those is are of on in "
     "at to from by with near next me my i please pick up grab take get move put place give find "
     "show point which what where table side most go and or can you could would for there here "
-    "colored coloured object's".split())
+    "colored coloured object's".split()
+)
 
 
 @dataclass
@@ -110,7 +119,9 @@ def parse(phrase: str) -> Query:
                 q.shapes.add(name)
                 text = text.replace(w, " ")
     for tok in re.findall(r"[a-z']+", text):
-        singular = tok[:-2] if tok.endswith("xes") else tok[:-1] if tok.endswith("s") and len(tok) > 3 else tok
+        singular = (
+            tok[:-2] if tok.endswith("xes") else tok[:-1] if tok.endswith("s") and len(tok) > 3 else tok
+        )
         matched = False
         for name, color in COLORS.items():
             if tok in color.en:
@@ -140,17 +151,25 @@ class Grounder:
     def ground(self, phrase: str, objects: Sequence[Groundable]) -> GroundingResult:
         q = parse(phrase)
         if q.empty:
-            return GroundingResult(Status.NOT_FOUND, message=f"'{phrase}' names no colour, shape, size or "
-                                   "position I know; say e.g. 'the red cube' or '左边的蓝色杯子'")
+            return GroundingResult(
+                Status.NOT_FOUND,
+                message=f"'{phrase}' names no colour, shape, size or "
+                "position I know; say e.g. 'the red cube' or '左边的蓝色杯子'",
+            )
         if q.unknown_words and not q.shapes:
-            return GroundingResult(Status.NOT_FOUND, message=f"unknown object word(s) {q.unknown_words} in "
-                                   f"'{phrase}'; known shapes: {sorted(SHAPES)}")
+            return GroundingResult(
+                Status.NOT_FOUND,
+                message=f"unknown object word(s) {q.unknown_words} in "
+                f"'{phrase}'; known shapes: {sorted(SHAPES)}",
+            )
         scored = [(o, self._attribute_score(q, o.observation)) for o in objects]
         scored.sort(key=lambda p: -p[1])
         matches = [o for o, s in scored if s >= 1.0]
         if not matches:
             near = [(o.id, round(s, 3)) for o, s in scored if s > 0][:3]
-            return GroundingResult(Status.NOT_FOUND, candidates=near, message=self._describe_missing(q, phrase))
+            return GroundingResult(
+                Status.NOT_FOUND, candidates=near, message=self._describe_missing(q, phrase)
+            )
         if len(matches) > 1 and q.size:
             matches, why = self._pick(matches, lambda o: o.observation.volume, q.size == "large", ratio=True)
             if len(matches) > 1:
@@ -160,12 +179,20 @@ class Grounder:
             if len(matches) > 1:
                 return self._ambiguous(matches, f"{why}; '{phrase}'")
         if len(matches) > 1:
-            return self._ambiguous(matches, f"{len(matches)} objects match '{phrase}'; add a colour, size or "
-                                   "position (left/right/nearest) to choose one")
+            return self._ambiguous(
+                matches,
+                f"{len(matches)} objects match '{phrase}'; add a colour, size or "
+                "position (left/right/nearest) to choose one",
+            )
         best = matches[0]
         score = 0.5 + 0.5 * float(best.observation.confidence)
-        return GroundingResult(Status.FOUND, best.id, score, [(best.id, score)],
-                               f"'{phrase}' -> {best.id} ({best.observation.color} {best.observation.shape})")
+        return GroundingResult(
+            Status.FOUND,
+            best.id,
+            score,
+            [(best.id, score)],
+            f"'{phrase}' -> {best.id} ({best.observation.color} {best.observation.shape})",
+        )
 
     @staticmethod
     def _attribute_score(q: Query, obs: ObjectObservation) -> float:
@@ -199,9 +226,15 @@ class Grounder:
             mid = float(np.median([o.observation.centroid[1] for o in objs]))
             return self._pick(objs, lambda o: -abs(float(o.observation.centroid[1]) - mid), True, ratio=False)
         if relation in ("left", "right"):  # base frame: +y is left (REP-103)
-            return self._pick(objs, lambda o: float(o.observation.centroid[1]), relation == "left", ratio=False)
-        return self._pick(objs, lambda o: float(np.linalg.norm(o.observation.centroid[:2])),
-                          relation == "farthest", ratio=False)
+            return self._pick(
+                objs, lambda o: float(o.observation.centroid[1]), relation == "left", ratio=False
+            )
+        return self._pick(
+            objs,
+            lambda o: float(np.linalg.norm(o.observation.centroid[:2])),
+            relation == "farthest",
+            ratio=False,
+        )
 
     @staticmethod
     def _ambiguous(objs: list[Groundable], message: str) -> GroundingResult:

@@ -25,6 +25,13 @@ from typing import Any
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, KeyValue
+from embodied_stack_interfaces.msg import (
+    DetectedObject,
+    DetectedObjectArray,
+    TrackedPerson,
+    TrackedPersonArray,
+)
+from embodied_stack_interfaces.srv import GroundObject
 from geometry_msgs.msg import Point, Vector3
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
@@ -36,8 +43,8 @@ from embodied_stack.config import load_node_params
 from embodied_stack.hardware import LaserScanReading
 from embodied_stack.language.vocab import COLORS
 from embodied_stack.perception.config import DEFAULT_CONFIG, NODE_NAME, PerceptionConfig
-from embodied_stack.perception.pipeline import PerceptionPipeline
 from embodied_stack.perception.geometry import Transform
+from embodied_stack.perception.pipeline import PerceptionPipeline
 from embodied_stack.perception.sync import ApproxTimeSync
 from embodied_stack.perception.tracking import TrackedObject
 from embodied_stack.perception.validation import InputRejected, check_intrinsics
@@ -46,13 +53,6 @@ from embodied_stack.ros.images import ImageDecodeError, depth_from_image, rgb_fr
 from embodied_stack.ros.node_main import run_node
 from embodied_stack.ros.params import Parameters, ParamSpec
 from embodied_stack.ros.time import to_sec
-from embodied_stack_interfaces.msg import (
-    DetectedObject,
-    DetectedObjectArray,
-    TrackedPerson,
-    TrackedPersonArray,
-)
-from embodied_stack_interfaces.srv import GroundObject
 
 STREAMS = ("color", "depth", "camera_info", "scan", "imu")
 
@@ -63,12 +63,18 @@ def _specs() -> list[ParamSpec]:
     params = load_node_params(DEFAULT_CONFIG, NODE_NAME)
     specs = []
     for name, value in params.items():
-        if isinstance(value, list) and all(isinstance(v, (int, float)) for v in value):
+        if isinstance(value, list) and all(isinstance(v, int | float) for v in value):
             value = [float(v) for v in value]  # ROS arrays are typed: [0, 0.5] must be double[]
-        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-        specs.append(ParamSpec(name, value, f"perception: '{name}', documented in {DEFAULT_CONFIG} "
-                               "(units in the name: _m metres, _s seconds, _deg degrees)",
-                               min=0.0 if numeric and not name.startswith(("camera.", "laser.")) else None))
+        numeric = isinstance(value, int | float) and not isinstance(value, bool)
+        specs.append(
+            ParamSpec(
+                name,
+                value,
+                f"perception: '{name}', documented in {DEFAULT_CONFIG} "
+                "(units in the name: _m metres, _s seconds, _deg degrees)",
+                min=0.0 if numeric and not name.startswith(("camera.", "laser.")) else None,
+            )
+        )
     return specs
 
 
@@ -84,8 +90,9 @@ class PerceptionNode(Node):
         t = lambda k: p[f"topics.{k}"]  # noqa: E731
         self.create_subscription(Image, t("color"), lambda m: self._on_sensor("color", m), qos.SENSOR)
         self.create_subscription(Image, t("depth"), lambda m: self._on_sensor("depth", m), qos.SENSOR)
-        self.create_subscription(CameraInfo, t("camera_info"), lambda m: self._on_sensor("camera_info", m),
-                                 qos.SENSOR)
+        self.create_subscription(
+            CameraInfo, t("camera_info"), lambda m: self._on_sensor("camera_info", m), qos.SENSOR
+        )
         self.create_subscription(LaserScan, t("scan"), self._on_scan, qos.SENSOR)
         self.create_subscription(Imu, t("imu"), lambda m: self._on_sensor("imu", m), qos.SENSOR)
         self._odom: Odometry | None = None
@@ -98,8 +105,10 @@ class PerceptionNode(Node):
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", qos.EVENTS)
         self.create_service(GroundObject, t("ground_service"), self._on_ground)
         self.create_timer(p["diagnostics_period_s"], self._publish_diagnostics)
-        self.get_logger().info(f"perception up: objects on {t('color')} + {t('depth')}, people on {t('scan')}; "
-                               f"publishing {t('objects')}, {t('people')}")
+        self.get_logger().info(
+            f"perception up: objects on {t('color')} + {t('depth')}, people on {t('scan')}; "
+            f"publishing {t('objects')}, {t('people')}"
+        )
 
     # --- configuration -------------------------------------------------------------------
     def _configure(self) -> None:
@@ -108,8 +117,9 @@ class PerceptionNode(Node):
         self.config = PerceptionConfig.from_params(values, "perception node parameters")
         self.pipeline = PerceptionPipeline(self.config)
         s = self.config.sync
-        self.sync = ApproxTimeSync(["color", "depth", "camera_info"], ["imu", "scan"], s.slop_s,
-                                   s.optional_slop_s, s.queue_size)
+        self.sync = ApproxTimeSync(
+            ["color", "depth", "camera_info"], ["imu", "scan"], s.slop_s, s.optional_slop_s, s.queue_size
+        )
 
     def _drop(self, what: str, e: InputRejected, counted: bool = False) -> None:
         """Log (throttled) and count a rejected input; ``counted`` when the core already counted it."""
@@ -131,7 +141,9 @@ class PerceptionNode(Node):
             self._drop(stream, e)
             return
         for synced in sets:
-            self._process_rgbd(synced.messages["color"], synced.messages["depth"], synced.messages["camera_info"])
+            self._process_rgbd(
+                synced.messages["color"], synced.messages["depth"], synced.messages["camera_info"]
+            )
 
     def _process_rgbd(self, color: Image, depth: Image, info: CameraInfo) -> None:
         t0 = time.perf_counter()
@@ -143,8 +155,11 @@ class PerceptionNode(Node):
                 reason = "encoding" if "encoding" in str(e) else "size_mismatch"
                 raise InputRejected(reason, str(e)) from None
             if (info.width, info.height) not in ((0, 0), (color.width, color.height)):
-                raise InputRejected("size_mismatch", f"camera_info is for {info.width}x{info.height} but the "
-                                    f"colour image is {color.width}x{color.height}")
+                raise InputRejected(
+                    "size_mismatch",
+                    f"camera_info is for {info.width}x{info.height} but the "
+                    f"colour image is {color.width}x{color.height}",
+                )
             k = check_intrinsics(np.asarray(info.k), color.width, color.height)
         except InputRejected as e:
             self._drop("RGB-D frame", e)
@@ -169,18 +184,27 @@ class PerceptionNode(Node):
         except InputRejected as e:
             self._drop("scan", e)
             return
-        scan = LaserScanReading(msg.angle_min, msg.angle_increment, msg.range_min, msg.range_max,
-                                np.asarray(msg.ranges, dtype=np.float64))
+        scan = LaserScanReading(
+            msg.angle_min,
+            msg.angle_increment,
+            msg.range_min,
+            msg.range_max,
+            np.asarray(msg.ranges, dtype=np.float64),
+        )
         frame, base_to_fixed = self.config.base_frame, None
         if self.params["topics.odom"]:
             if self._odom is None:
-                self.get_logger().warning(f"no odometry yet on '{self.params['topics.odom']}': people are tracked "
-                                          "in odom once it arrives", throttle_duration_sec=5.0)
+                self.get_logger().warning(
+                    f"no odometry yet on '{self.params['topics.odom']}': people are tracked "
+                    "in odom once it arrives",
+                    throttle_duration_sec=5.0,
+                )
                 return
             pose = self._odom.pose.pose
             base_to_fixed = Transform.from_xyz_quat(
                 [pose.position.x, pose.position.y, pose.position.z],
-                [pose.orientation.x, pose.orientation.y, pose.orientation.z, pose.orientation.w])
+                [pose.orientation.x, pose.orientation.y, pose.orientation.z, pose.orientation.w],
+            )
             frame = self._odom.header.frame_id or "odom"
         try:
             people = self.pipeline.process_scan(scan, stamp, base_to_fixed=base_to_fixed)
@@ -191,10 +215,15 @@ class PerceptionNode(Node):
         out.header.stamp = msg.header.stamp
         out.header.frame_id = frame
         for person in people:
-            out.people.append(TrackedPerson(
-                id=int(person.id), position=Point(x=float(person.position[0]), y=float(person.position[1])),
-                velocity=Vector3(x=float(person.velocity[0]), y=float(person.velocity[1])),
-                confidence=float(person.confidence), position_covariance=float(person.covariance)))
+            out.people.append(
+                TrackedPerson(
+                    id=int(person.id),
+                    position=Point(x=float(person.position[0]), y=float(person.position[1])),
+                    velocity=Vector3(x=float(person.velocity[0]), y=float(person.velocity[1])),
+                    confidence=float(person.confidence),
+                    position_covariance=float(person.covariance),
+                )
+            )
         self.people_pub.publish(out)
         self.meters["people"].record(time.time(), stamp)
 
@@ -227,13 +256,27 @@ class PerceptionNode(Node):
         for i, d in enumerate(objects.objects):
             attrs = {kv.key: kv.value for kv in d.attributes}
             rgb = COLORS[attrs["color"]].rgb if attrs.get("color") in COLORS else (0.5, 0.5, 0.5)
-            box = Marker(header=objects.header, ns="objects", id=2 * i, type=Marker.CUBE, action=Marker.ADD,
-                         pose=d.pose, scale=d.size)
+            box = Marker(
+                header=objects.header,
+                ns="objects",
+                id=2 * i,
+                type=Marker.CUBE,
+                action=Marker.ADD,
+                pose=d.pose,
+                scale=d.size,
+            )
             box.color.r, box.color.g, box.color.b, box.color.a = *map(float, rgb), 0.5 if d.visible else 0.2
-            text = Marker(header=objects.header, ns="labels", id=2 * i + 1, type=Marker.TEXT_VIEW_FACING,
-                          action=Marker.ADD, text=f"{d.id} {attrs.get('color', '')} {d.label}")
-            text.pose.position = Point(x=d.pose.position.x, y=d.pose.position.y,
-                                       z=d.pose.position.z + d.size.z / 2 + 0.03)
+            text = Marker(
+                header=objects.header,
+                ns="labels",
+                id=2 * i + 1,
+                type=Marker.TEXT_VIEW_FACING,
+                action=Marker.ADD,
+                text=f"{d.id} {attrs.get('color', '')} {d.label}",
+            )
+            text.pose.position = Point(
+                x=d.pose.position.x, y=d.pose.position.y, z=d.pose.position.z + d.size.z / 2 + 0.03
+            )
             text.pose.orientation.w = 1.0
             text.scale.z = 0.02
             text.color.r = text.color.g = text.color.b = text.color.a = 1.0
@@ -246,12 +289,30 @@ class PerceptionNode(Node):
         data = np.zeros(len(scene.points), dtype=[("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("label", "<i4")])
         data["x"], data["y"], data["z"] = scene.points.T
         data["label"] = scene.point_labels
-        fields = [PointField(name=n, offset=4 * i, datatype=PointField.FLOAT32 if n != "label" else PointField.INT32,
-                             count=1) for i, n in enumerate(("x", "y", "z", "label"))]
-        return PointCloud2(header=header, height=1, width=len(data), fields=fields, is_bigendian=False,
-                           point_step=16, row_step=16 * len(data), data=data.tobytes(), is_dense=True)
+        fields = [
+            PointField(
+                name=n,
+                offset=4 * i,
+                datatype=PointField.FLOAT32 if n != "label" else PointField.INT32,
+                count=1,
+            )
+            for i, n in enumerate(("x", "y", "z", "label"))
+        ]
+        return PointCloud2(
+            header=header,
+            height=1,
+            width=len(data),
+            fields=fields,
+            is_bigendian=False,
+            point_step=16,
+            row_step=16 * len(data),
+            data=data.tobytes(),
+            is_dense=True,
+        )
 
-    def _on_ground(self, request: GroundObject.Request, response: GroundObject.Response) -> GroundObject.Response:
+    def _on_ground(
+        self, request: GroundObject.Request, response: GroundObject.Response
+    ) -> GroundObject.Response:
         r = self.pipeline.ground(request.phrase)
         response.status = r.status.value
         response.object_id = r.object_id
@@ -264,28 +325,67 @@ class PerceptionNode(Node):
     def _publish_diagnostics(self) -> None:
         hw = self.get_fully_qualified_name()
         now = time.time()
-        statuses = [diagnostics.stream_status(f"{self.get_name()}: {s} in", hw, self.meters[s], now,
-                                              diagnostics.StreamExpectation(stale_after_s=2.0),
-                                              {"dropped_unmatched": str(self.sync.dropped.get(s, 0)),
-                                               "out_of_order": str(self.sync.out_of_order.get(s, 0))})
-                    for s in STREAMS]
+        statuses = [
+            diagnostics.stream_status(
+                f"{self.get_name()}: {s} in",
+                hw,
+                self.meters[s],
+                now,
+                diagnostics.StreamExpectation(stale_after_s=2.0),
+                {
+                    "dropped_unmatched": str(self.sync.dropped.get(s, 0)),
+                    "out_of_order": str(self.sync.out_of_order.get(s, 0)),
+                },
+            )
+            for s in STREAMS
+        ]
         if self.meters["color"].count and not self.meters["camera_info"].count:
-            self.get_logger().warning(f"colour images arrive but no camera_info on '{self.params['topics.camera_info']}'"
-                                      "; objects need the intrinsics", throttle_duration_sec=5.0)
+            self.get_logger().warning(
+                f"colour images arrive but no camera_info on '{self.params['topics.camera_info']}'"
+                "; objects need the intrinsics",
+                throttle_duration_sec=5.0,
+            )
         rej = dict(self.pipeline.rejections)
         lat = np.percentile(self.latency_ms, [50, 99]) if self.latency_ms else [float("nan")] * 2
         level = diagnostics.WARN if rej else diagnostics.OK
-        message = f"rejected {sum(rej.values())} input(s); last: {self.pipeline.last_rejection}" if rej \
+        message = (
+            f"rejected {sum(rej.values())} input(s); last: {self.pipeline.last_rejection}"
+            if rej
             else "all input valid"
-        statuses.append(diagnostics.status(
-            f"{self.get_name()}: processing", hw, level, message,
-            {"latency_p50_ms": f"{lat[0]:.2f}", "latency_p99_ms": f"{lat[1]:.2f}",
-             "rgbd_sets": str(self.sync.emitted), **{f"rejected_{k}": str(v) for k, v in rej.items()},
-             **{f"stage_{k}_ms": f"{v:.2f}" for k, v in self.pipeline.timings.items()}}))
-        statuses.append(diagnostics.stream_status(f"{self.get_name()}: objects out", hw, self.meters["objects"],
-                                                  now, diagnostics.StreamExpectation(stale_after_s=2.0)))
-        statuses.append(diagnostics.stream_status(f"{self.get_name()}: people out", hw, self.meters["people"],
-                                                  now, diagnostics.StreamExpectation(stale_after_s=2.0)))
+        )
+        statuses.append(
+            diagnostics.status(
+                f"{self.get_name()}: processing",
+                hw,
+                level,
+                message,
+                {
+                    "latency_p50_ms": f"{lat[0]:.2f}",
+                    "latency_p99_ms": f"{lat[1]:.2f}",
+                    "rgbd_sets": str(self.sync.emitted),
+                    **{f"rejected_{k}": str(v) for k, v in rej.items()},
+                    **{f"stage_{k}_ms": f"{v:.2f}" for k, v in self.pipeline.timings.items()},
+                },
+            )
+        )
+        statuses.append(
+            diagnostics.stream_status(
+                f"{self.get_name()}: objects out",
+                hw,
+                self.meters["objects"],
+                now,
+                diagnostics.StreamExpectation(stale_after_s=2.0),
+            )
+        )
+        statuses.append(
+            diagnostics.stream_status(
+                f"{self.get_name()}: people out",
+                hw,
+                self.meters["people"],
+                now,
+                diagnostics.StreamExpectation(stale_after_s=2.0),
+            )
+        )
         self.diag_pub.publish(diagnostics.array(self.get_clock(), statuses))
 
 

@@ -60,21 +60,29 @@ class AbovePlane:
 class ObjectDetector:
     """The embedded default detector: no weights, works on any RGB-D camera over a table."""
 
-    def __init__(self, config: ObjectsConfig | None = None, validation: ValidationConfig | None = None,
-                 seed: int = 0) -> None:
+    def __init__(
+        self, config: ObjectsConfig | None = None, validation: ValidationConfig | None = None, seed: int = 0
+    ) -> None:
         self.config = config or ObjectsConfig()
         self.validation = validation or ValidationConfig()
         c = self.config
         self.projector = DepthProjector(c.pixel_stride)
-        self.planes = PlaneEstimator(c.plane_iterations, c.plane_distance_m, c.plane_max_tilt_deg,
-                                     c.plane_reuse_min_inlier_fraction, seed)
+        self.planes = PlaneEstimator(
+            c.plane_iterations,
+            c.plane_distance_m,
+            c.plane_max_tilt_deg,
+            c.plane_reuse_min_inlier_fraction,
+            seed,
+        )
         self._lo = np.asarray(c.workspace_min, dtype=np.float32)
         self._hi = np.asarray(c.workspace_max, dtype=np.float32)
         self._self_lo = np.asarray(c.self_filter_min, dtype=np.float32)
         self._self_hi = np.asarray(c.self_filter_max, dtype=np.float32)
         if self._lo.shape != (3,) or self._hi.shape != (3,) or np.any(self._lo >= self._hi):
-            raise ValueError(f"objects.workspace_min {c.workspace_min} must be 3 values each below "
-                             f"workspace_max {c.workspace_max} (m, base frame)")
+            raise ValueError(
+                f"objects.workspace_min {c.workspace_min} must be 3 values each below "
+                f"workspace_max {c.workspace_max} (m, base frame)"
+            )
         self.timings: dict[str, float] = {}  # ms per stage of the last frame
 
     def above_plane(self, frame: RgbdFrame) -> AbovePlane:
@@ -84,8 +92,9 @@ class ObjectDetector:
         v = self.validation
         k = check_intrinsics(frame.intrinsics, frame.depth.shape[1], frame.depth.shape[0])
         check_rgbd(frame.rgb, frame.depth, v.min_valid_depth_fraction)
-        xyz, pixels = self.projector.project(frame.depth, k, frame.camera_to_base, v.depth_min_m,
-                                             v.depth_max_m)
+        xyz, pixels = self.projector.project(
+            frame.depth, k, frame.camera_to_base, v.depth_min_m, v.depth_max_m
+        )
         t1 = time.perf_counter()
         x, y, z = xyz
         lo, hi, slo, shi = self._lo, self._hi, self._self_lo, self._self_hi
@@ -97,8 +106,15 @@ class ObjectDetector:
         t3 = time.perf_counter()
         self.timings = {"project": 1000 * (t1 - t0), "crop": 1000 * (t2 - t1), "plane": 1000 * (t3 - t2)}
         if plane is None:
-            return AbovePlane(None, np.eye(3), np.zeros(3), np.zeros((0, 3), np.float32),
-                              np.zeros((0, 3), np.float32), np.zeros(0, np.int64), np.zeros(0, np.int64))
+            return AbovePlane(
+                None,
+                np.eye(3),
+                np.zeros(3),
+                np.zeros((0, 3), np.float32),
+                np.zeros((0, 3), np.float32),
+                np.zeros(0, np.int64),
+                np.zeros(0, np.int64),
+            )
         c = self.config
         height = plane.normal.astype(np.float32) @ xyz + np.float32(plane.offset)
         above = (height > c.min_height_above_plane_m) & (height < c.max_object_height_m)
@@ -136,7 +152,9 @@ class ObjectDetector:
         order = np.argsort(labels, kind="stable")
         bounds = np.searchsorted(labels[order], np.arange(labels.max(initial=-1) + 2))
         for cluster in range(len(bounds) - 1):
-            for members in self._split_by_color(order[bounds[cluster]:bounds[cluster + 1]], ap.uvh, ap.colors):
+            for members in self._split_by_color(
+                order[bounds[cluster] : bounds[cluster + 1]], ap.uvh, ap.colors
+            ):
                 obs = self.describe(ap, members)
                 if obs is not None:
                     out_labels[members] = len(objects)

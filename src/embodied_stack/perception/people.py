@@ -27,8 +27,9 @@ from embodied_stack.perception.geometry import Transform
 def scan_points(scan: LaserScanReading, min_range: float, max_range: float) -> tuple[np.ndarray, np.ndarray]:
     """Beam endpoints (N, 2) in the laser frame for valid returns, and their beam indices."""
     r = np.asarray(scan.ranges, dtype=np.float64)
-    idx = np.flatnonzero(np.isfinite(r) & (r >= max(min_range, scan.range_min))
-                         & (r <= min(max_range, scan.range_max)))
+    idx = np.flatnonzero(
+        np.isfinite(r) & (r >= max(min_range, scan.range_min)) & (r <= min(max_range, scan.range_max))
+    )
     a = scan.angle_min + idx * scan.angle_increment
     return np.stack([r[idx] * np.cos(a), r[idx] * np.sin(a)], axis=1), idx
 
@@ -55,8 +56,13 @@ def detect_people(scan: LaserScanReading, laser_to_base: Transform, config: Peop
     segments = np.split(np.arange(len(pts)), breaks)
     n_beams = len(scan.ranges)
     full_circle = abs(n_beams * scan.angle_increment - 2 * np.pi) < 2 * abs(scan.angle_increment)
-    if full_circle and len(segments) > 1 and idx[0] == 0 and idx[-1] == n_beams - 1 \
-            and np.linalg.norm(pts[0] - pts[-1]) <= c.jump_distance_m:
+    if (
+        full_circle
+        and len(segments) > 1
+        and idx[0] == 0
+        and idx[-1] == n_beams - 1
+        and np.linalg.norm(pts[0] - pts[-1]) <= c.jump_distance_m
+    ):
         segments = [np.r_[segments[-1], segments[0]], *segments[1:-1]]  # the seam at angle_min
     centres = []
     for seg in segments:
@@ -162,8 +168,11 @@ class PeopleTracker:
                 if cost[i, j] <= c.gate_m:
                     self._tracks[i].correct(det[j], r_var, stamp)
                     matched_det.add(int(j))
-        self._tracks = [t for t in self._tracks
-                        if stamp - t.last_update <= (c.max_coast_s if t.hits >= c.confirm_hits else 0.0)]
+        self._tracks = [
+            t
+            for t in self._tracks
+            if stamp - t.last_update <= (c.max_coast_s if t.hits >= c.confirm_hits else 0.0)
+        ]
         for j in range(len(det)):
             if j not in matched_det:
                 self._tracks.append(_Track(self._next_id, det[j], stamp, r_var))
@@ -172,6 +181,10 @@ class PeopleTracker:
 
     def _state(self, t: _Track) -> TrackedPersonState:
         return TrackedPersonState(
-            id=t.id, position=t.x[:2].copy(), velocity=t.x[2:].copy(),
-            covariance=float((t.p[0, 0] + t.p[1, 1]) / 2), confidence=float(min(1.0, t.hits / max(t.age, 1))),
-            confirmed=t.hits >= self.config.confirm_hits)
+            id=t.id,
+            position=t.x[:2].copy(),
+            velocity=t.x[2:].copy(),
+            covariance=float((t.p[0, 0] + t.p[1, 1]) / 2),
+            confidence=float(min(1.0, t.hits / max(t.age, 1))),
+            confirmed=t.hits >= self.config.confirm_hits,
+        )

@@ -14,9 +14,9 @@ import numpy as np
 
 from embodied_stack.hardware import LaserScanReading
 from embodied_stack.perception.config import PerceptionConfig
+from embodied_stack.perception.detectors import make_detector
 from embodied_stack.perception.geometry import Transform, project_to_pixels
 from embodied_stack.perception.grounding import Grounder, GroundingResult
-from embodied_stack.perception.detectors import make_detector
 from embodied_stack.perception.objects import ObjectScene, RgbdFrame
 from embodied_stack.perception.people import PeopleTracker, TrackedPersonState, detect_people
 from embodied_stack.perception.tracking import ObjectTracker, TrackedObject
@@ -42,16 +42,25 @@ class PerceptionPipeline:
     def _check_order(self, stream: str, stamp: float) -> None:
         last = self._last_stamp.get(stream)
         if last is not None and stamp < last:
-            raise InputRejected("out_of_order", f"{stream} stamp {stamp:.6f} s is older than the last "
-                                f"processed {last:.6f} s (bag loop or clock jump?); dropped")
+            raise InputRejected(
+                "out_of_order",
+                f"{stream} stamp {stamp:.6f} s is older than the last "
+                f"processed {last:.6f} s (bag loop or clock jump?); dropped",
+            )
         self._last_stamp[stream] = stamp
 
     def _reject(self, e: InputRejected) -> None:
         self.rejections[e.reason] += 1
         self.last_rejection = str(e)
 
-    def process_rgbd(self, rgb: np.ndarray, depth_m: np.ndarray, intrinsics: np.ndarray, stamp: float,
-                     camera_to_base: Transform | None = None) -> list[TrackedObject]:
+    def process_rgbd(
+        self,
+        rgb: np.ndarray,
+        depth_m: np.ndarray,
+        intrinsics: np.ndarray,
+        stamp: float,
+        camera_to_base: Transform | None = None,
+    ) -> list[TrackedObject]:
         """Detect and track objects in one registered RGB-D frame; returns confirmed tracks."""
         pose = camera_to_base or self.camera_to_base
         frame = RgbdFrame(rgb, depth_m, intrinsics, stamp, pose)
@@ -82,18 +91,31 @@ class PerceptionPipeline:
             out[i] = not (np.isfinite(d) and 0 < d < z[i] - margin)
         return out
 
-    def process_scan(self, scan: LaserScanReading, stamp: float, laser_to_base: Transform | None = None,
-                     base_to_fixed: Transform | None = None) -> list[TrackedPersonState]:
+    def process_scan(
+        self,
+        scan: LaserScanReading,
+        stamp: float,
+        laser_to_base: Transform | None = None,
+        base_to_fixed: Transform | None = None,
+    ) -> list[TrackedPersonState]:
         """Detect people in one scan and update their tracks: in the base frame, or in a fixed
         frame (odom) when ``base_to_fixed`` gives the base's pose there -- on a moving robot the
         constant-velocity model only holds in a fixed frame."""
         r = np.asarray(scan.ranges, dtype=np.float64)
         try:
             self._check_order("scan", stamp)
-            if r.ndim != 1 or len(r) < 2 or not np.isfinite(scan.angle_increment) or scan.angle_increment == 0:
-                raise InputRejected("invalid_scan", f"scan with {r.size} ranges and angle_increment "
-                                    f"{scan.angle_increment} cannot be used; need >= 2 ranges and a non-zero "
-                                    "finite increment")
+            if (
+                r.ndim != 1
+                or len(r) < 2
+                or not np.isfinite(scan.angle_increment)
+                or scan.angle_increment == 0
+            ):
+                raise InputRejected(
+                    "invalid_scan",
+                    f"scan with {r.size} ranges and angle_increment "
+                    f"{scan.angle_increment} cannot be used; need >= 2 ranges and a non-zero "
+                    "finite increment",
+                )
         except InputRejected as e:
             self._reject(e)
             raise

@@ -44,8 +44,14 @@ def _fit_least_squares(points: np.ndarray) -> Plane:
     return Plane(n, float(-n @ centroid))
 
 
-def ransac_plane(points: np.ndarray, iterations: int, threshold: float, max_tilt_deg: float,
-                 rng: np.random.Generator, sample_size: int = 3000) -> tuple[Plane, float] | None:
+def ransac_plane(
+    points: np.ndarray,
+    iterations: int,
+    threshold: float,
+    max_tilt_deg: float,
+    rng: np.random.Generator,
+    sample_size: int = 3000,
+) -> tuple[Plane, float] | None:
     """Best upward-facing plane among ``iterations`` random hypotheses scored on a subsample.
 
     Returns the plane refined by least squares on its inliers and its inlier fraction,
@@ -78,8 +84,14 @@ def ransac_plane(points: np.ndarray, iterations: int, threshold: float, max_tilt
 class PlaneEstimator:
     """Keeps the support plane between frames and refits it only when it stops fitting."""
 
-    def __init__(self, iterations: int = 60, threshold: float = 0.008, max_tilt_deg: float = 30.0,
-                 reuse_min_inlier_fraction: float = 0.6, seed: int = 0) -> None:
+    def __init__(
+        self,
+        iterations: int = 60,
+        threshold: float = 0.008,
+        max_tilt_deg: float = 30.0,
+        reuse_min_inlier_fraction: float = 0.6,
+        seed: int = 0,
+    ) -> None:
         self.iterations = iterations
         self.threshold = threshold
         self.max_tilt_deg = max_tilt_deg

@@ -25,13 +25,21 @@ class SyncedSet:
 
 
 class ApproxTimeSync:
-    def __init__(self, required: Sequence[str], optional: Sequence[str] = (), slop: float = 0.02,
-                 optional_slop: float = 0.05, queue_size: int = 10) -> None:
+    def __init__(
+        self,
+        required: Sequence[str],
+        optional: Sequence[str] = (),
+        slop: float = 0.02,
+        optional_slop: float = 0.05,
+        queue_size: int = 10,
+    ) -> None:
         if not required:
             raise ValueError("ApproxTimeSync needs at least one required stream")
         if slop < 0 or optional_slop < 0 or queue_size < 1:
-            raise ValueError(f"slop {slop} s and optional_slop {optional_slop} s must be >= 0, queue_size "
-                             f"{queue_size} >= 1")
+            raise ValueError(
+                f"slop {slop} s and optional_slop {optional_slop} s must be >= 0, queue_size "
+                f"{queue_size} >= 1"
+            )
         self.required = list(required)
         self.optional = list(optional)
         self.slop, self.optional_slop, self.queue_size = slop, optional_slop, queue_size
@@ -55,8 +63,11 @@ class ApproxTimeSync:
         last = self._last.get(stream)
         if last is not None and stamp < last:
             self.out_of_order[stream] += 1
-            raise InputRejected("out_of_order", f"{stream} stamp {stamp:.6f} s is older than the previous "
-                                f"{last:.6f} s; the stream went back in time (bag loop or clock jump?)")
+            raise InputRejected(
+                "out_of_order",
+                f"{stream} stamp {stamp:.6f} s is older than the previous "
+                f"{last:.6f} s; the stream went back in time (bag loop or clock jump?)",
+            )
         self._last[stream] = stamp
         if stream in self._optional:
             self._optional[stream].append((stamp, message))

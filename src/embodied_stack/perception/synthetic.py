@@ -112,13 +112,22 @@ def _hit_cylinder(o, d, centre, r, half_h):
     return t, n
 
 
-def render(objects: list[SyntheticObject], camera: Transform, k: np.ndarray, width: int = 640,
-           height: int = 480, table_half: tuple[float, float] = (0.4, 0.5), table_centre_x: float = 0.25,
-           noise_std: float = 0.0, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+def render(
+    objects: list[SyntheticObject],
+    camera: Transform,
+    k: np.ndarray,
+    width: int = 640,
+    height: int = 480,
+    table_half: tuple[float, float] = (0.4, 0.5),
+    table_centre_x: float = 0.25,
+    noise_std: float = 0.0,
+    rng: np.random.Generator | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Return (rgb uint8 HxWx3, depth float32 HxW in m along the optical axis)."""
     v, u = np.mgrid[0:height, 0:width]
-    rays_cam = np.stack([(u.ravel() - k[0, 2]) / k[0, 0], (v.ravel() - k[1, 2]) / k[1, 1],
-                         np.ones(u.size)], axis=1)
+    rays_cam = np.stack(
+        [(u.ravel() - k[0, 2]) / k[0, 0], (v.ravel() - k[1, 2]) / k[1, 1], np.ones(u.size)], axis=1
+    )
     d = rays_cam @ camera.rotation.T
     o = np.broadcast_to(camera.translation, d.shape)
     best_t = np.full(len(d), np.inf)
@@ -160,8 +169,11 @@ def render(objects: list[SyntheticObject], camera: Transform, k: np.ndarray, wid
     return img, depth.reshape(height, width)
 
 
-def random_scene(rng: np.random.Generator, n_objects: int = 5, shapes: tuple[str, ...] = (
-        "cube", "cylinder", "sphere", "bowl", "bin")) -> list[SyntheticObject]:
+def random_scene(
+    rng: np.random.Generator,
+    n_objects: int = 5,
+    shapes: tuple[str, ...] = ("cube", "cylinder", "sphere", "bowl", "bin"),
+) -> list[SyntheticObject]:
     """Non-overlapping objects with unique (colour, shape) pairs on the table in front of the arm."""
     objects: list[SyntheticObject] = []
     colors = list(COLORS)
@@ -171,18 +183,29 @@ def random_scene(rng: np.random.Generator, n_objects: int = 5, shapes: tuple[str
         color = str(rng.choice(colors))
         if (color, shape) in used:
             continue
-        w = {"cube": rng.uniform(0.03, 0.05), "cylinder": rng.uniform(0.03, 0.05),
-             "sphere": rng.uniform(0.03, 0.05), "bowl": rng.uniform(0.1, 0.13),
-             "bin": rng.uniform(0.1, 0.13)}[shape]
-        h = {"cube": w, "cylinder": rng.uniform(0.04, 0.06), "sphere": w, "bowl": w / 2,
-             "bin": 0.04}[shape]
+        w = {
+            "cube": rng.uniform(0.03, 0.05),
+            "cylinder": rng.uniform(0.03, 0.05),
+            "sphere": rng.uniform(0.03, 0.05),
+            "bowl": rng.uniform(0.1, 0.13),
+            "bin": rng.uniform(0.1, 0.13),
+        }[shape]
+        h = {"cube": w, "cylinder": rng.uniform(0.04, 0.06), "sphere": w, "bowl": w / 2, "bin": 0.04}[shape]
         xy = np.array([rng.uniform(0.1, 0.35), rng.uniform(-0.22, 0.22)])
         radius = w * 0.75
         if any(np.linalg.norm(xy - o.position[:2]) < radius + o.size[0] * 0.75 + 0.03 for o in objects):
             continue
         used.add((color, shape))
-        objects.append(SyntheticObject(f"{color}_{shape}", shape, color, np.array([*xy, h / 2]),
-                                       np.array([w, w, h]), float(rng.uniform(0, np.pi / 2))))
+        objects.append(
+            SyntheticObject(
+                f"{color}_{shape}",
+                shape,
+                color,
+                np.array([*xy, h / 2]),
+                np.array([w, w, h]),
+                float(rng.uniform(0, np.pi / 2)),
+            )
+        )
     return objects
 
 

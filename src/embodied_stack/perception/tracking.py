@@ -49,8 +49,12 @@ class ObjectTracker:
         """Confirmed tracks, visible and remembered."""
         return [t for t in self._tracks if t.hits >= self.config.confirm_hits]
 
-    def update(self, observations: list[ObjectObservation], stamp: float,
-               in_view: Callable[[np.ndarray], np.ndarray] | None = None) -> list[TrackedObject]:
+    def update(
+        self,
+        observations: list[ObjectObservation],
+        stamp: float,
+        in_view: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> list[TrackedObject]:
         """Associate this frame's observations with tracks and return the confirmed tracks.
 
         ``in_view(points (N,3)) -> bool (N,)`` says which remembered positions the camera
@@ -81,13 +85,18 @@ class ObjectTracker:
                 t.visible = False
                 if vis:
                     t.missed_in_view += 1
-        self._tracks = [t for t in tracks if t.missed_in_view <= c.max_missed_in_view
-                        and stamp - t.last_seen <= c.memory_s
-                        and (t.hits >= c.confirm_hits or t.last_seen == stamp)]
+        self._tracks = [
+            t
+            for t in tracks
+            if t.missed_in_view <= c.max_missed_in_view
+            and stamp - t.last_seen <= c.memory_s
+            and (t.hits >= c.confirm_hits or t.last_seen == stamp)
+        ]
         for j, o in enumerate(observations):
             if j not in matched_o:
-                self._tracks.append(TrackedObject(f"obj_{self._next_id}", o, stamp, stamp,
-                                                  shape_votes={o.shape: 1}))
+                self._tracks.append(
+                    TrackedObject(f"obj_{self._next_id}", o, stamp, stamp, shape_votes={o.shape: 1})
+                )
                 self._next_id += 1
         return self.tracks
 

@@ -27,22 +27,34 @@ def check_intrinsics(k: np.ndarray | list[float], width: int, height: int) -> np
         raise InputRejected("camera_info", f"camera intrinsics K={k.tolist()} must be 9 finite numbers")
     k = k.reshape(3, 3)
     if k[0, 0] <= 0 or k[1, 1] <= 0:
-        raise InputRejected("camera_info", f"camera info has focal lengths fx={k[0, 0]}, fy={k[1, 1]}; "
-                            "an uncalibrated (all-zero) K cannot back-project depth: publish a calibrated "
-                            "camera_info")
+        raise InputRejected(
+            "camera_info",
+            f"camera info has focal lengths fx={k[0, 0]}, fy={k[1, 1]}; "
+            "an uncalibrated (all-zero) K cannot back-project depth: publish a calibrated "
+            "camera_info",
+        )
     if not (0 <= k[0, 2] <= width and 0 <= k[1, 2] <= height):
-        raise InputRejected("camera_info", f"principal point ({k[0, 2]}, {k[1, 2]}) lies outside the "
-                            f"{width}x{height} image: camera_info belongs to another resolution")
+        raise InputRejected(
+            "camera_info",
+            f"principal point ({k[0, 2]}, {k[1, 2]}) lies outside the "
+            f"{width}x{height} image: camera_info belongs to another resolution",
+        )
     return k
 
 
 def check_rgbd(rgb: np.ndarray, depth_m: np.ndarray, min_valid_fraction: float) -> None:
     """Colour and depth must be registered (same size) and depth must have enough valid pixels."""
     if rgb.shape[:2] != depth_m.shape:
-        raise InputRejected("size_mismatch", f"colour {rgb.shape[1]}x{rgb.shape[0]} and depth "
-                            f"{depth_m.shape[1]}x{depth_m.shape[0]} differ; publish depth aligned to "
-                            "colour (aligned_depth_to_color)")
+        raise InputRejected(
+            "size_mismatch",
+            f"colour {rgb.shape[1]}x{rgb.shape[0]} and depth "
+            f"{depth_m.shape[1]}x{depth_m.shape[0]} differ; publish depth aligned to "
+            "colour (aligned_depth_to_color)",
+        )
     valid = np.count_nonzero(np.isfinite(depth_m) & (depth_m > 0)) / max(depth_m.size, 1)
     if valid < min_valid_fraction:
-        raise InputRejected("invalid_depth", f"only {100 * valid:.1f}% of depth pixels are valid "
-                            f"(finite and > 0); need {100 * min_valid_fraction:.1f}%")
+        raise InputRejected(
+            "invalid_depth",
+            f"only {100 * valid:.1f}% of depth pixels are valid "
+            f"(finite and > 0); need {100 * min_valid_fraction:.1f}%",
+        )
