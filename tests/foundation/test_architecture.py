@@ -48,3 +48,14 @@ def test_checker_detects_ros_imports(tmp_path):
     bad = tmp_path / "core.py"
     bad.write_text("import numpy\nfrom sensor_msgs.msg import Image\nimport rclpy.node\n")
     assert _ros_imports(bad) == ["sensor_msgs.msg", "rclpy.node"]
+
+
+def test_test_module_names_are_unique():
+    """tests/ has no __init__.py files (rootdir import mode), so two test files with the same
+    basename in different folders make pytest refuse to collect the second one."""
+    tests = Path(__file__).resolve().parents[1]
+    seen: dict[str, list[str]] = {}
+    for path in tests.rglob("*.py"):
+        seen.setdefault(path.name, []).append(str(path.relative_to(tests)))
+    clashes = {name: where for name, where in seen.items() if len(where) > 1}
+    assert not clashes, f"rename these test modules to unique basenames: {clashes}"
