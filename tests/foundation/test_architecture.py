@@ -56,6 +56,8 @@ def test_test_module_names_are_unique():
     tests = Path(__file__).resolve().parents[1]
     seen: dict[str, list[str]] = {}
     for path in tests.rglob("*.py"):
+        if path.name == "conftest.py":  # pytest scopes conftest files by folder
+            continue
         seen.setdefault(path.name, []).append(str(path.relative_to(tests)))
     clashes = {name: where for name, where in seen.items() if len(where) > 1}
     assert not clashes, f"rename these test modules to unique basenames: {clashes}"
