@@ -25,6 +25,7 @@ from dataclasses import dataclass
 COMMAND_MODULES: tuple[str, ...] = (
     "embodied_stack.bringup.cli",
     "embodied_stack.doctor",
+    "embodied_stack.demo.cli",
     "embodied_stack.rl.cli",
     "embodied_stack.vla.cli",
     "embodied_stack.datasets.cli",
