@@ -59,7 +59,8 @@ def test_base_moves_when_commanded_and_reports_odometry(still_world):
     state = w.robot.read_state()
     assert state.base_twist[0] == pytest.approx(0.4, abs=0.02)
     assert state.base_pose[2] == pytest.approx(0.28)
-    np.testing.assert_allclose(state.imu.linear_acceleration, [0, 0, 9.81], atol=0.5)  # gravity, like a real IMU
+    # like a real IMU, the accelerometer reads gravity as +9.81 m/s^2 up
+    np.testing.assert_allclose(state.imu.linear_acceleration, [0, 0, 9.81], atol=0.5)
 
 
 def test_base_stops_on_rejected_command_and_on_timeout(still_world):

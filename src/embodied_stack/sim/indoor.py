@@ -214,7 +214,7 @@ class IndoorWorld(SimWorld):
         self._imu = m.site(q.IMU_SITE).id
         self._body_start = m.body_pos[self._base].copy()
         self._sensor = {n: m.sensor_adr[m.sensor(n).id] for n in
-                        (q.SENSOR_QUAT, q.SENSOR_GYRO, q.SENSOR_ACCEL, "base_linvel")}
+                        (q.SENSOR_QUAT, q.SENSOR_GYRO, q.SENSOR_ACCEL)}
         self._ped_mocap = [m.body_mocapid[m.body(PEDESTRIAN_BODY.format(i)).id] for i in range(8)]
         pc = self.config.pedestrians
         self.crowd = PedestrianCrowd(pc.count, WaypointGraph(pc.nodes, pc.edges, pc.places),
@@ -297,11 +297,11 @@ class IndoorWorld(SimWorld):
         c, s = math.cos(yaw), math.sin(yaw)
         twist = np.array([c * vworld[0] + s * vworld[1], -s * vworld[0] + c * vworld[1], 0.0,
                           0.0, 0.0, vworld[2]])
-        sd = d.sensordata
+        sd, adr = d.sensordata, self._sensor
         imu = ImuReading(
-            orientation_xyzw=_quat_wxyz_to_xyzw(sd[self._sensor[q.SENSOR_QUAT]:self._sensor[q.SENSOR_QUAT] + 4]),
-            angular_velocity=sd[self._sensor[q.SENSOR_GYRO]:self._sensor[q.SENSOR_GYRO] + 3].copy(),
-            linear_acceleration=sd[self._sensor[q.SENSOR_ACCEL]:self._sensor[q.SENSOR_ACCEL] + 3].copy(),
+            orientation_xyzw=_quat_wxyz_to_xyzw(sd[adr[q.SENSOR_QUAT]:adr[q.SENSOR_QUAT] + 4]),
+            angular_velocity=sd[adr[q.SENSOR_GYRO]:adr[q.SENSOR_GYRO] + 3].copy(),
+            linear_acceleration=sd[adr[q.SENSOR_ACCEL]:adr[q.SENSOR_ACCEL] + 3].copy(),
         )
         return RobotState(stamp=self.time, base_pose=np.concatenate([pos, quat]), base_twist=twist, imu=imu)
 
