@@ -147,6 +147,8 @@ def evaluate_tabletop(policy: VLAPolicy, episodes: int, seed: int, video_dir: st
             if frames:
                 _write_video(Path(video_dir) / f"tabletop_ep{i}_{'success' if ok else 'fail'}.mp4", frames,
                              fps=25)
+            if (i + 1) % 10 == 0:
+                log(f"  {i + 1}/{episodes} episodes, {wins} successes ({time.monotonic() - began:.0f} s)")
     finally:
         env.close()
     per_task = {}
