@@ -14,7 +14,7 @@ same scene and, with the same actions, the same trajectory.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -107,30 +107,41 @@ def yaw_quat_wxyz(yaw: float) -> np.ndarray:
 
 class SimArm(Robot):
     """The simulated SO-arm: joint position targets through MuJoCo position actuators,
-    a parallel gripper (opening 0 closed .. 1 open) and RGB-D wrist + scene cameras.
+    a parallel gripper (opening 0 closed .. 1 open) and RGB-D wrist + scene cameras
+    (those of them the model has).
 
     It reads and writes the world's ``MjData`` directly; the world steps physics.
+
+    Args:
+        prefix: prepended to every MJCF name it looks up, for a world that attaches the
+            arm with a name prefix (``<attach prefix="arm_">`` in mobile_manipulation.xml).
+            Joint and camera names it reports stay unprefixed, so topics and datasets do
+            not depend on which world the arm is in.
     """
 
     capabilities = frozenset({"arm", "gripper"})
 
     def __init__(self, model: mujoco.MjModel, data: mujoco.MjData, camera_width: int = 128,
-                 camera_height: int = 128, camera_depth: bool = True, name: str = so_arm.ROBOT_NAME) -> None:
+                 camera_height: int = 128, camera_depth: bool = True, name: str = so_arm.ROBOT_NAME,
+                 prefix: str = "") -> None:
         super().__init__(name, joint_limits=so_arm.joint_limits())
         self.model, self.data = model, data
-        joints = [model.joint(j) for j in so_arm.JOINT_NAMES]
+        self.prefix = prefix
+        joints = [model.joint(prefix + j) for j in so_arm.JOINT_NAMES]
         self._qadr = np.array([int(j.qposadr[0]) for j in joints])
         self._vadr = np.array([int(j.dofadr[0]) for j in joints])
-        self._act = np.array([model.actuator(a).id for a in so_arm.JOINT_NAMES])
-        self._grip_act = model.actuator(so_arm.GRIPPER_ACTUATOR).id
-        self._finger_qadr = int(model.joint(so_arm.FINGER_JOINTS[0]).qposadr[0])
+        self._act = np.array([model.actuator(prefix + a).id for a in so_arm.JOINT_NAMES])
+        self._grip_act = model.actuator(prefix + so_arm.GRIPPER_ACTUATOR).id
+        self._finger_qadrs = [int(model.joint(prefix + j).qposadr[0]) for j in so_arm.FINGER_JOINTS]
+        in_model = {model.camera(i).name for i in range(model.ncam)}
+        self._cameras = [c for c in so_arm.CAMERAS if prefix + c in in_model]
         self._camera_size = (camera_width, camera_height)
         self._camera_depth = camera_depth
         self._rig: CameraRig | None = None
 
     @property
     def camera_names(self) -> list[str]:
-        return list(so_arm.CAMERAS)
+        return list(self._cameras)
 
     # --- direct accessors used by envs (no connection guard: the world owns the arm) --------
     @property
@@ -143,7 +154,7 @@ class SimArm(Robot):
 
     @property
     def gripper_opening(self) -> float:
-        return float(np.clip(self.data.qpos[self._finger_qadr] / so_arm.FINGER_TRAVEL, 0.0, 1.0))
+        return float(np.clip(self.data.qpos[self._finger_qadrs[0]] / so_arm.FINGER_TRAVEL, 0.0, 1.0))
 
     @property
     def gripper_target(self) -> float:
@@ -155,8 +166,7 @@ class SimArm(Robot):
         self.data.qvel[self._vadr] = 0.0
         self.data.ctrl[self._act] = q
         finger = gripper * so_arm.FINGER_TRAVEL
-        for j in so_arm.FINGER_JOINTS:
-            self.data.qpos[int(self.model.joint(j).qposadr[0])] = finger
+        self.data.qpos[self._finger_qadrs] = finger
         self.data.ctrl[self._grip_act] = finger
 
     # --- Robot hooks ----------------------------------------------------------------------
@@ -180,8 +190,10 @@ class SimArm(Robot):
 
     def _read_cameras(self) -> dict[str, CameraFrame]:
         if self._rig is None:
-            self._rig = CameraRig(self.model, self.camera_names, *self._camera_size, depth=self._camera_depth)
-        return self._rig.render(self.data, float(self.data.time))
+            self._rig = CameraRig(self.model, [self.prefix + c for c in self._cameras], *self._camera_size,
+                                  depth=self._camera_depth)
+        frames = self._rig.render(self.data, float(self.data.time)).values()
+        return {c: replace(f, frame_id=f"{c}_optical_frame") for c, f in zip(self._cameras, frames, strict=True)}
 
     def _write_joint_command(self, command: JointCommand) -> None:
         self.data.ctrl[self._act] = command.positions
