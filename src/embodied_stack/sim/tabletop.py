@@ -192,8 +192,9 @@ class SimArm(Robot):
         if self._rig is None:
             self._rig = CameraRig(self.model, [self.prefix + c for c in self._cameras], *self._camera_size,
                                   depth=self._camera_depth)
-        frames = self._rig.render(self.data, float(self.data.time)).values()
-        return {c: replace(f, frame_id=f"{c}_optical_frame") for c, f in zip(self._cameras, frames, strict=True)}
+        frames = self._rig.render(self.data, float(self.data.time)).values()  # keyed by prefixed names
+        return {c: replace(f, frame_id=f"{c}_optical_frame")
+                for c, f in zip(self._cameras, frames, strict=True)}
 
     def _write_joint_command(self, command: JointCommand) -> None:
         self.data.ctrl[self._act] = command.positions
