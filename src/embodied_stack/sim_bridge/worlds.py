@@ -19,7 +19,14 @@ def _indoor(config: str) -> SimWorld:
     return IndoorWorld(IndoorConfig.from_yaml(config) if config else None)
 
 
-WORLDS: dict[str, Callable[[str], SimWorld]] = {"tabletop": _tabletop, "indoor": _indoor}
+def _mobile_manipulation(config: str) -> SimWorld:
+    from embodied_stack.sim.mobile_manipulation import MobileManipulationWorld
+
+    return MobileManipulationWorld(config or None)
+
+
+WORLDS: dict[str, Callable[[str], SimWorld]] = {"tabletop": _tabletop, "indoor": _indoor,
+                                                "mobile_manipulation": _mobile_manipulation}
 
 
 def make_world(name: str, config: str = "") -> SimWorld:
