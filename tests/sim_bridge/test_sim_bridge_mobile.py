@@ -48,7 +48,8 @@ def test_mobile_bridge_drives_arm_and_base_together(harness, tmp_path):
     traj_pub = harness.node.create_publisher(JointTrajectory, "/arm_controller/joint_trajectory", qos.COMMAND)
     cmd_pub = harness.node.create_publisher(Twist, "/cmd_vel", qos.COMMAND)
     try:
-        assert harness.spin_until(lambda: all(msgs.values()), timeout=60), {t: len(m) for t, m in msgs.items()}
+        counts = {t: len(m) for t, m in msgs.items()}
+        assert harness.spin_until(lambda: all(msgs.values()), timeout=60), counts
         js = msgs["/joint_states"][-1]
         assert list(js.name) == [*so_arm.JOINT_NAMES, "gripper"]  # unprefixed, as on the tabletop
         assert msgs["/wrist_camera/color/image_raw"][-1].header.frame_id == "wrist_optical_frame"
