@@ -110,3 +110,10 @@ def test_config_extends_the_indoor_yaml(tmp_path):
     bad.write_text("base: config/sim/indoor.yaml\nlidr: {}\n")
     with pytest.raises(ConfigError, match="lidr"):
         MobileManipulationConfig.from_yaml(bad)
+
+
+def test_mounted_arm_does_not_shadow_the_lidar(world):
+    """Every beam sees a wall or a person indoors; an arm in the scan plane would leave the
+    rear beams at inf (it sits closer than range_min)."""
+    ranges = np.asarray(world.robot.read_scan().ranges)
+    assert np.isfinite(ranges).all(), f"{int((~np.isfinite(ranges)).sum())} beams see nothing"
