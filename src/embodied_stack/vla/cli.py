@@ -32,7 +32,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", required=True, help="checkpoint folder (model.safetensors + config.json)")
-    p.add_argument("--suite", default="metaworld-mt10", help="metaworld-mt10 | tabletop")
+    p.add_argument("--suite", help="metaworld-mt10 | tabletop (default: the checkpoint's train.eval_suite)")
     p.add_argument("--episodes", type=int, default=10,
                    help="episodes per task (metaworld, LeRobot's protocol: 10) or in total (tabletop)")
     p.add_argument("--seed", type=int, default=0, help="evaluation seed (layouts never used in training)")
@@ -51,7 +51,14 @@ def _eval(args: argparse.Namespace) -> int:
     from embodied_stack.vla.evaluate import evaluate_checkpoint
 
     torch.set_num_threads(args.threads)
-    result = evaluate_checkpoint(args.checkpoint, args.suite, args.episodes, args.seed, args.video_dir,
+    suite = args.suite
+    if suite is None:
+        from embodied_stack.vla.checkpoint import load_checkpoint
+
+        suite = load_checkpoint(args.checkpoint)[1].train.eval_suite
+        if not suite:
+            raise SystemExit(f"{args.checkpoint} names no eval suite (train.eval_suite); pass --suite")
+    result = evaluate_checkpoint(args.checkpoint, suite, args.episodes, args.seed, args.video_dir,
                                  paraphrased=args.paraphrase,
                                  tasks=args.tasks.split(",") if args.tasks else None,
                                  query_every=args.query_every)
