@@ -9,11 +9,11 @@ import textwrap
 import time
 
 import pytest
-from ros_testing import stop_process
 
 from embodied_stack.bringup.runner import node_command
 from embodied_stack.bringup.stack import available_stacks, launch_node_kwargs, load_stack
 from embodied_stack.config import ConfigError
+from ros_testing import stop_process
 
 CLI = [sys.executable, "-m", "embodied_stack.cli"]
 
@@ -43,7 +43,7 @@ def test_runner_and_launch_file_start_nodes_the_same_way():
     node.remappings = {"/a": "/b"}
     cmd = node_command(node, None)
     kwargs = launch_node_kwargs(node)
-    files = [c for prev, c in zip(cmd, cmd[1:]) if prev == "--params-file"]
+    files = [c for prev, c in zip(cmd, cmd[1:], strict=False) if prev == "--params-file"]
     assert files == kwargs["parameters"][:-1]
     assert kwargs["parameters"][-1] == {"peers": ["heartbeat_b"]}
     assert "/a:=/b" in cmd and kwargs["remappings"] == [("/a", "/b")]

@@ -7,11 +7,11 @@ import pytest
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rcl_interfaces.srv import SetParameters
 from rclpy.parameter import Parameter
-from ros_testing import RosHarness, start_node_process, stop_process
 from std_msgs.msg import Header
 
 from embodied_stack.heartbeat.monitor import HeartbeatMonitor
 from embodied_stack.ros import qos
+from ros_testing import RosHarness, start_node_process, stop_process
 
 MODULE = "embodied_stack.heartbeat.node"
 

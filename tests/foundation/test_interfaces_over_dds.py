@@ -8,9 +8,9 @@ from diagnostic_msgs.msg import KeyValue
 from embodied_stack_interfaces.action import ExecuteSkill
 from embodied_stack_interfaces.msg import DetectedObjectArray
 from rclpy.action import ActionClient
-from ros_testing import RosHarness, start_node_process, stop_process
 
 from embodied_stack.ros import qos
+from ros_testing import RosHarness, start_node_process, stop_process
 
 PEER_DIR = os.path.dirname(__file__)
 

@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 
-from embodied_stack.hardware import BaseLimits, BaseVelocity, CommandRejected, CommandWatchdog, JointCommand, JointLimits
+from embodied_stack.hardware import (
+    BaseLimits,
+    BaseVelocity,
+    CommandRejected,
+    CommandWatchdog,
+    JointCommand,
+    JointLimits,
+)
 
 LIMITS = JointLimits(names=["a", "b"], lower=np.array([-1.0, 0.0]), upper=np.array([1.0, 2.0]), max_step=0.1)
 

@@ -10,9 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 import rclpy  # noqa: E402 -- installed by scripts/setup.sh, never skipped
-
 from sensor_msgs.msg import Image, JointState  # noqa: E402
 from std_msgs.msg import String  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402

@@ -12,12 +12,12 @@ import pytest
 from builtin_interfaces.msg import Duration
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
-from ros_testing import RosHarness, stop_process
 from sensor_msgs.msg import Image, JointState, LaserScan
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 from embodied_stack.ros import qos
 from embodied_stack.sim import so_arm
+from ros_testing import RosHarness, stop_process
 
 
 @pytest.fixture

@@ -15,13 +15,13 @@ from builtin_interfaces.msg import Duration
 from embodied_stack_interfaces.msg import DetectedObjectArray, TrackedPersonArray
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
-from ros_testing import RosHarness, stop_process
 from sensor_msgs.msg import CameraInfo, Image, Imu, JointState, LaserScan
 from std_srvs.srv import SetBool
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 from embodied_stack.ros import qos
 from embodied_stack.ros.images import depth_from_image, rgb_from_image
+from ros_testing import RosHarness, stop_process
 
 
 def _launch_bridge(tmp_path, world: str) -> subprocess.Popen:

@@ -8,10 +8,7 @@ import sys
 import time
 
 import numpy as np
-import pytest
-
 import rclpy  # noqa: E402 -- installed by scripts/setup.sh, never skipped
-
 from sensor_msgs.msg import JointState  # noqa: E402
 from std_msgs.msg import Bool  # noqa: E402
 from trajectory_msgs.msg import JointTrajectory  # noqa: E402

@@ -10,9 +10,7 @@ import time
 
 import numpy as np
 import pytest
-
 import rclpy  # noqa: E402 -- installed by scripts/setup.sh, never skipped
-
 from rclpy.action import ActionClient  # noqa: E402
 from sensor_msgs.msg import Image, JointState  # noqa: E402
 from std_msgs.msg import Bool  # noqa: E402

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import rclpy
 from embodied_stack_interfaces.action import ExecuteSkill
 from embodied_stack_interfaces.msg import DetectedObjectArray
 from embodied_stack_interfaces.srv import GroundObject
 from rclpy.action import ActionClient
-import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from sensor_msgs.msg import Image

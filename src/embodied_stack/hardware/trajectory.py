@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -71,7 +72,7 @@ class TrajectoryFollower:
         if not points:
             raise CommandRejected("empty trajectory")
         times = [p.time for p in points]
-        if any(b <= a for a, b in zip(times, times[1:])):
+        if any(b <= a for a, b in pairwise(times)):
             raise CommandRejected(f"trajectory times must increase strictly, got {times}")
         if times[-1] < now - self.stale_after_s:
             raise CommandRejected(f"stale trajectory: it ended {now - times[-1]:.3f} s ago "
@@ -94,7 +95,7 @@ class TrajectoryFollower:
         if t <= pts[0].time:
             p = pts[0]
             return JointCommand(p.positions.copy(), p.gripper)
-        for a, b in zip(pts, pts[1:]):
+        for a, b in pairwise(pts):
             if t <= b.time:
                 w = (t - a.time) / (b.time - a.time)
                 grip = b.gripper if a.gripper is None or b.gripper is None else (1 - w) * a.gripper + w * b.gripper

@@ -22,7 +22,12 @@ import time
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, KeyValue
-from embodied_stack_interfaces.msg import DetectedObject, DetectedObjectArray, TrackedPerson, TrackedPersonArray
+from embodied_stack_interfaces.msg import (
+    DetectedObject,
+    DetectedObjectArray,
+    TrackedPerson,
+    TrackedPersonArray,
+)
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
 from rclpy.callback_groups import ReentrantCallbackGroup
