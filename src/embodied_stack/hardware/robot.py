@@ -158,9 +158,8 @@ class Robot(abc.ABC):
         it, and return what was applied. Raises ``CommandRejected`` for NaN/shape errors
         (the robot then holds its last valid target)."""
         self._require_connected("send_joint_command")
-        if "arm" not in self.capabilities:
-            raise NotImplementedError(f"robot '{self.name}' has no arm interface")
-        assert self.joint_limits is not None
+        if "arm" not in self.capabilities or self.joint_limits is None:
+            raise NotImplementedError(f"robot '{self.name}' has no arm interface (or no joint limits)")
         current = self._read_state().joint_positions
         safe = self.joint_limits.filter(command, current)
         self._write_joint_command(safe)
@@ -168,9 +167,8 @@ class Robot(abc.ABC):
 
     def send_base_velocity(self, command: BaseVelocity) -> BaseVelocity:
         self._require_connected("send_base_velocity")
-        if "base" not in self.capabilities:
-            raise NotImplementedError(f"robot '{self.name}' has no base interface")
-        assert self.base_limits is not None
+        if "base" not in self.capabilities or self.base_limits is None:
+            raise NotImplementedError(f"robot '{self.name}' has no base interface (or no base limits)")
         safe = self.base_limits.filter(command)
         self._write_base_velocity(safe)
         return safe
