@@ -16,6 +16,7 @@ consumers must not move the robot.
 from __future__ import annotations
 
 import abc
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,21 @@ import numpy as np
 TWIST_NAMES = ("linear.x", "linear.y", "linear.z", "angular.x", "angular.y", "angular.z")
 #: Episode/recording events a device may emit (edge-triggered, once per press).
 EVENTS = ("start", "stop", "next", "rerecord", "discard", "estop")
+
+
+def open_input_device(path: str, given_fd: int | None, what: str, hint: str) -> int:
+    """A non-blocking fd for a kernel input device (evdev, hidraw): ``given_fd`` when the
+    caller already has one (tests, a pipe), else ``path`` opened read-only; an error says
+    which device failed and how to fix access (``hint``)."""
+    if given_fd is not None:
+        fd = given_fd
+    else:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        except OSError as e:
+            raise OSError(e.errno, f"cannot open {what} {path}: {e.strerror} ({hint})") from e
+    os.set_blocking(fd, False)
+    return fd
 
 
 class DeviceNotConnectedError(RuntimeError):

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from embodied_stack.teleop.base import TeleopAction, Teleoperator
+from embodied_stack.teleop.base import TeleopAction, Teleoperator, open_input_device
 
 EVENT = struct.Struct("llHHi")  # struct input_event on 64-bit Linux (24 bytes)
 EV_SYN, EV_KEY, EV_ABS = 0x00, 0x01, 0x03
@@ -87,15 +87,8 @@ class GamepadTeleop(Teleoperator):
         self._partial = b""
 
     def _connect(self) -> None:
-        if self._given_fd is not None:
-            self.fd = self._given_fd
-        else:
-            try:
-                self.fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
-            except OSError as e:
-                raise OSError(e.errno, f"cannot open gamepad {self.path}: {e.strerror} (is it plugged in? "
-                                       "is the user in the 'input' group?)") from e
-        os.set_blocking(self.fd, False)
+        self.fd = open_input_device(self.path, self._given_fd, "gamepad",
+                                    "is it plugged in? is the user in the 'input' group?")
         for code in self.mapping.axes:
             self._ranges[code] = self._query_range(code)
         self._axes.clear()

@@ -24,7 +24,7 @@ import struct
 
 import numpy as np
 
-from embodied_stack.teleop.base import TeleopAction, Teleoperator
+from embodied_stack.teleop.base import TeleopAction, Teleoperator, open_input_device
 
 _AXES = struct.Struct("<3h")
 FULL_SCALE = 350.0
@@ -68,16 +68,8 @@ class SpaceMouseTeleop(Teleoperator):
         self._last_report = -np.inf
 
     def _connect(self) -> None:
-        if self._given_fd is not None:
-            self.fd = self._given_fd
-        else:
-            try:
-                self.fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
-            except OSError as e:
-                raise OSError(e.errno, f"cannot open SpaceMouse {self.path}: {e.strerror} (add a udev "
-                                       "rule giving your user access to hidraw devices of vendor "
-                                       "256f/046d)") from e
-        os.set_blocking(self.fd, False)
+        self.fd = open_input_device(self.path, self._given_fd, "SpaceMouse",
+                                    "add a udev rule giving your user access to hidraw devices of vendor 256f/046d")
 
     def _disconnect(self) -> None:
         if self.fd is not None and self._given_fd is None:
