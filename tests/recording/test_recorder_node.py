@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ from embodied_stack.datasets import LeRobotDataset  # noqa: E402
 from embodied_stack.ros import qos  # noqa: E402
 from embodied_stack.ros.images import numpy_to_image  # noqa: E402
 from embodied_stack.ros.time import from_sec  # noqa: E402
+from ros_testing import stop_process  # noqa: E402
 
 JOINTS = ["a", "b", "c"]
 PARAMS = """
@@ -137,8 +139,7 @@ def test_node_records_episodes(tmp_path: Path):
     finally:
         node.destroy_node()
         rclpy.try_shutdown()
-        proc.terminate()
-        out = proc.communicate(timeout=20)[0]
+        _, out = stop_process(proc, signal.SIGTERM, timeout=20)
     assert proc.returncode == 0, out
     ds = LeRobotDataset(root)
     assert ds.meta.total_episodes == 1, out
@@ -187,8 +188,7 @@ def test_kill_recorder_mid_episode_then_resume(tmp_path: Path):
         node.destroy_node()
         rclpy.try_shutdown()
         if proc.poll() is None:
-            proc.terminate()
-        out = proc.communicate(timeout=20)[0]
+            _, out = stop_process(proc, signal.SIGTERM, timeout=20)
     ds = LeRobotDataset(root)
     assert ds.meta.total_episodes == 2, out
     assert ds[len(ds) - 1]["episode_index"] == 1 and ds[0]["task"] == "pour"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ from std_msgs.msg import Bool  # noqa: E402
 from trajectory_msgs.msg import JointTrajectory  # noqa: E402
 
 from embodied_stack.sim import so_arm  # noqa: E402
+from ros_testing import stop_process  # noqa: E402
 
 
 def test_keyboard_drives_arm_through_node():
@@ -61,8 +63,7 @@ def test_keyboard_drives_arm_through_node():
     finally:
         node.destroy_node()
         rclpy.try_shutdown()
-        proc.terminate()
-        out = proc.communicate(timeout=20)[0]
+        _, out = stop_process(proc, signal.SIGTERM, timeout=20)
         os.close(master)
     assert proc.returncode == 0, out
 
@@ -105,6 +106,5 @@ def test_browser_console_device_drives_arm_through_node():
     finally:
         node.destroy_node()
         rclpy.try_shutdown()
-        proc.terminate()
-        out = proc.communicate(timeout=20)[0]
+        _, out = stop_process(proc, signal.SIGTERM, timeout=20)
     assert proc.returncode == 0, out

@@ -4,6 +4,7 @@ a cancel stops them within a control period; the success topic ends the skill.""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ from embodied_stack.sim import so_arm  # noqa: E402
 from embodied_stack.vla.checkpoint import save_checkpoint  # noqa: E402
 from embodied_stack.vla.config import DataConfig, ModelConfig, TrainConfig, VLAConfig  # noqa: E402
 from embodied_stack.vla.model import VLANet  # noqa: E402
+from ros_testing import stop_process  # noqa: E402
 
 RATE = 20.0
 
@@ -112,6 +114,5 @@ def test_node_commands_clamps_stops_and_succeeds(checkpoint, monkeypatch):
     finally:
         node.destroy_node()
         rclpy.try_shutdown()
-        proc.terminate()
-        out = proc.communicate(timeout=20)[0]
+        _, out = stop_process(proc, signal.SIGTERM, timeout=20)
     assert proc.returncode == 0, out
