@@ -74,13 +74,18 @@ def _demos_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--episodes-per-task", type=int, default=50, help="(tabletop: episodes in total)")
     p.add_argument("--tasks", help="comma-separated subset of the suite's tasks")
     p.add_argument("--seed", type=int, default=0, help="first layout seed (episode i uses seed + i)")
+    p.add_argument("--action-space", default="joint_position", choices=("joint_position", "native"),
+                   help="tabletop: record absolute joint targets (default) or the env's joint-target deltas")
+    p.add_argument("--noise", type=float, default=0.0,
+                   help="tabletop: DART execution noise, max per-episode std in action units (e.g. 0.4)")
 
 
 def _demos(args: argparse.Namespace) -> int:
     if args.suite == "tabletop":
         from embodied_stack.vla import tabletop_data
 
-        n = tabletop_data.generate(args.root, args.episodes_per_task, args.seed)
+        n = tabletop_data.generate(args.root, args.episodes_per_task, args.seed,
+                                   action_space=args.action_space, noise=args.noise)
     elif args.suite == "metaworld-mt10":
         from embodied_stack.vla.metaworld_data import MT10_TASKS, generate
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+ACTION_SPACES = ("native", "joint_position")
+
 
 @dataclass
 class ModelConfig:
@@ -21,6 +23,16 @@ class ModelConfig:
     image_size: tuple[int, int] = (96, 96)
     state_dim: int = 4
     action_dim: int = 4
+    #: what an action means: "native" = the env's own action (Meta-World: end-effector deltas +
+    #: gripper; tabletop: joint-target deltas + gripper), "joint_position" = absolute joint targets +
+    #: gripper (LeRobot's SO-100/101 convention; see vla/tabletop_data.py for why it is the tabletop default).
+    action_space: str = "native"
+    #: the network predicts the first N action dims *relative to* the same state dims (action -
+    #: state at the time of the prediction) and adds the state back on the way out. With absolute
+    #: joint targets this is the pi0/UMI "relative trajectory" parametrisation: chunk values are
+    #: small offsets (finer resolution per normalised unit) and mean "move toward what I see",
+    #: not "go to this absolute pose". Consumers always get absolute actions. 0 = off.
+    relative_dims: int = 0
     #: K, actions predicted per inference. 8 at 80 Hz = 0.1 s ahead (FACTS.md calibration).
     chunk_size: int = 8
     #: "cnn" (trained from scratch) or "import:<module>:<callable>[:<weights path>]" for a
@@ -102,6 +114,11 @@ def config_from_dict(data: dict, source: str = "config") -> VLAConfig:
     model.cnn_channels = tuple(model.cnn_channels)
     model.cnn_strides = tuple(model.cnn_strides)
     model.cameras = list(model.cameras)
+    if not 0 <= model.relative_dims <= min(model.state_dim, model.action_dim):
+        raise ConfigError(f"{source}: model.relative_dims must be 0..min(state_dim, action_dim), "
+                          f"got {model.relative_dims}")
+    if model.action_space not in ACTION_SPACES:
+        raise ConfigError(f"{source}: model.action_space {model.action_space!r} unknown; use one of {ACTION_SPACES}")
     return VLAConfig(model=model,
                      data=from_dict(DataConfig, dict(data.get("data") or {}), f"{source}: data"),
                      train=from_dict(TrainConfig, dict(data.get("train") or {}), f"{source}: train"))

@@ -86,9 +86,22 @@ class DemoBuffer:
         return cls({c: np.concatenate(v) for c, v in images.items()}, np.concatenate(state),
                    np.concatenate(action), np.concatenate(ends), np.concatenate(task_ids), tasks)
 
-    def stats(self) -> dict[str, dict[str, np.ndarray]]:
+    def stats(self, model: ModelConfig | None = None) -> dict[str, dict[str, np.ndarray]]:
+        """Mean/std of the state and of the actions *as the network predicts them*: with
+        ``model.relative_dims`` those dims are (action[t+k] - state[t]) over every chunk offset k."""
+        action = self.action
+        r = model.relative_dims if model is not None else 0
+        if r:
+            idx = np.arange(len(self))
+            parts = []
+            for k in range(model.chunk_size):
+                step = np.minimum(idx + k, self.episode_end - 1)
+                a = self.action[step].copy()
+                a[:, :r] -= self.state[:, :r]
+                parts.append(a)
+            action = np.concatenate(parts)
         return {"observation.state": {"mean": self.state.mean(0), "std": self.state.std(0)},
-                "action": {"mean": self.action.mean(0), "std": self.action.std(0)}}
+                "action": {"mean": action.mean(0), "std": action.std(0)}}
 
 
 def _resize(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:

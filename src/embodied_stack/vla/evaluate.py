@@ -118,7 +118,7 @@ def _write_video(path: Path, frames: list[np.ndarray], fps: int = 30) -> None:
 
 def evaluate_tabletop(policy: VLAPolicy, episodes: int, seed: int, video_dir: str | None = None,
                       videos: int = 3, language: str = "both", log=print) -> dict:
-    from embodied_stack.vla.tabletop_data import make_env, observation
+    from embodied_stack.vla.tabletop_data import make_env, observation, to_env_action
 
     env = make_env("eval", language)
     wins, by_lang = 0, {}
@@ -135,7 +135,8 @@ def evaluate_tabletop(policy: VLAPolicy, episodes: int, seed: int, video_dir: st
                 if frames is not None:
                     frames.append(np.concatenate([images[c] for c in policy.cfg.model.cameras], axis=1))
                 ens.add(step, policy.predict_chunk(images, o["observation.state"], info["instruction"]))
-                obs, _, terminated, truncated, info = env.step(ens.action(step))
+                action = to_env_action(env, ens.action(step), policy.cfg.model.action_space)
+                obs, _, terminated, truncated, info = env.step(action)
                 step += 1
                 if terminated or truncated:
                     ok = bool(info["is_success"])

@@ -161,6 +161,21 @@ class VLANet(nn.Module):
     def unnormalise_action(self, action: torch.Tensor) -> torch.Tensor:
         return action * self.action_std + self.action_mean
 
+    def encode_actions(self, actions: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+        """(B, K, A) actions in dataset units + (B, S) raw state -> the network's normalised targets."""
+        r = self.cfg.relative_dims
+        if r:
+            actions = torch.cat([actions[..., :r] - state[:, None, :r], actions[..., r:]], dim=-1)
+        return self.normalise_action(actions)
+
+    def decode_actions(self, output: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+        """Inverse of :meth:`encode_actions`: network output -> actions in dataset units."""
+        actions = self.unnormalise_action(output)
+        r = self.cfg.relative_dims
+        if r:
+            actions = torch.cat([actions[..., :r] + state[:, None, :r], actions[..., r:]], dim=-1)
+        return actions
+
     def forward(self, images: list[torch.Tensor], state: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
         """images: one (B, 3, H, W) float tensor in [0, 1] per camera (config order);
         state: (B, state_dim) normalised; language: (B, language_dim) embedding."""

@@ -84,7 +84,8 @@ class VLAPolicyNode(Node):
             joint_lower=so_arm.JOINT_LOWER.copy(), joint_upper=so_arm.JOINT_UPPER.copy(),
             control_rate_hz=self.params["control_rate_hz"], max_input_age_s=self.params["max_input_age_s"],
             max_joint_delta=self.params["max_joint_delta"], max_step_rad=self.params["max_step_rad"],
-            chunk_size=self.policy.chunk_size, action_dim=self.policy.action_dim))
+            chunk_size=self.policy.chunk_size, action_dim=self.policy.action_dim,
+            action_space=self.policy.cfg.model.action_space))
         self.success = False
         self.state_label = "idle"
         group = ReentrantCallbackGroup()

@@ -72,8 +72,8 @@ class VLAPolicy:
                                                       antialias=True, align_corners=False)
             tensors.append(img.clamp(0, 1))
         lang = torch.from_numpy(self.encoder.encode(instruction)).unsqueeze(0)
-        s = self.model.normalise_state(torch.from_numpy(state).unsqueeze(0))
-        out = self.model.unnormalise_action(self.model(tensors, s, lang))[0].numpy()
+        raw = torch.from_numpy(state).unsqueeze(0)
+        out = self.model.decode_actions(self.model(tensors, self.model.normalise_state(raw), lang), raw)[0].numpy()
         if not np.all(np.isfinite(out)):
             raise InvalidObservation("the model produced NaN/inf actions; refusing to command them")
         return out

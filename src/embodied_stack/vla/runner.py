@@ -28,8 +28,9 @@ Predict = Callable[[dict[str, np.ndarray], np.ndarray, str], np.ndarray]
 
 @dataclass
 class RunnerConfig:
-    """Limits and rates. Joint actions are deltas of the joint *targets* scaled by
-    ``max_joint_delta`` (the tabletop env's action semantics) plus an absolute gripper."""
+    """Limits and rates. ``action_space`` is the checkpoint's: "joint_position" actions are
+    absolute joint targets; "native" ones are deltas of the joint *targets* scaled by
+    ``max_joint_delta`` (the tabletop env's action). Both carry an absolute gripper (-1..1)."""
 
     joint_lower: np.ndarray
     joint_upper: np.ndarray
@@ -42,6 +43,7 @@ class RunnerConfig:
     max_step_rad: float = 0.25
     chunk_size: int = 8
     action_dim: int = 6
+    action_space: str = "native"
 
 
 class PolicyRunner:
@@ -167,8 +169,11 @@ class PolicyRunner:
             if action is None or not np.all(np.isfinite(action)):
                 return None
             measured = self._state[:5]
-            base = measured if self.targets is None else self.targets
-            targets = base + np.clip(action[:5], -1.0, 1.0) * self.cfg.max_joint_delta
+            if self.cfg.action_space == "joint_position":
+                targets = np.asarray(action[:5], dtype=np.float64)
+            else:
+                base = measured if self.targets is None else self.targets
+                targets = base + np.clip(action[:5], -1.0, 1.0) * self.cfg.max_joint_delta
             targets = np.clip(targets, measured - self.cfg.max_step_rad, measured + self.cfg.max_step_rad)
             targets = np.clip(targets, self.cfg.joint_lower, self.cfg.joint_upper)
             self.targets = targets

@@ -5,6 +5,22 @@ expert (``embodied_stack.sim.experts``) are the simulator's; this module only ma
 them onto LeRobotDataset features and records successful episodes through our
 writer, one instruction per episode (English and Chinese, the ``"train"`` phrasings;
 evaluation uses the held-out ``"eval"`` phrasings and seeds >= 10_000).
+
+Two action spaces (``ACTION_SPACES``; the model config's ``action_space`` says which a
+checkpoint predicts):
+
+* ``"native"``: the env's own action, joint-*target deltas* x ``max_joint_delta`` + gripper.
+  The policy sees measured joint positions, not the targets the deltas add to, so every
+  error integrates and nothing in the observation lets the policy undo it.
+* ``"joint_position"`` (default): the *absolute* joint targets the expert commands + gripper,
+  LeRobot's convention for SO-100/101 arms (``action`` = goal positions). An error in one
+  prediction is not carried into the next, and the node can command targets directly.
+
+Why noisy execution (DART, Laskey et al. 2017): a behaviour-cloned policy drifts off the
+expert's path and has never seen how to come back. Recording the expert's *clean* action
+while executing a perturbed one puts recovery states into the data at no labelling cost,
+because the scripted expert is closed loop (it re-plans from the simulator state every
+step). Each episode draws its noise scale from [0, ``noise``] so clean runs stay in the data.
 """
 
 from __future__ import annotations
@@ -16,9 +32,11 @@ import numpy as np
 ENV_ID = "embodied_stack/TabletopPickPlace-v0"
 CAMERAS = ("scene", "wrist")
 STATE_DIM = 6  # 5 joint positions (rad) + gripper opening (0..1)
-ACTION_DIM = 6  # 5 joint-target deltas (x max_joint_delta rad) + absolute gripper (-1..1)
+ACTION_DIM = 6  # 5 joint values (see ACTION_SPACES) + absolute gripper (-1 closed..1 open)
 FPS = 25
 IMAGE_SIZE = 96
+ACTION_SPACES = ("native", "joint_position")
+JOINTS = ["shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll"]
 
 
 def make_env(split: str = "train", language: str = "both"):
@@ -31,13 +49,16 @@ def make_env(split: str = "train", language: str = "both"):
                     instruction_split=split)
 
 
-def features() -> dict[str, dict]:
-    feats = {"observation.state": {"dtype": "float32", "shape": (STATE_DIM,),
-                                   "names": ["shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex",
-                                             "wrist_roll", "gripper"]},
-             "action": {"dtype": "float32", "shape": (ACTION_DIM,),
-                        "names": ["d_shoulder_pan", "d_shoulder_lift", "d_elbow_flex", "d_wrist_flex",
-                                  "d_wrist_roll", "gripper"]}}
+def _check_action_space(action_space: str) -> None:
+    if action_space not in ACTION_SPACES:
+        raise ValueError(f"action_space {action_space!r} unknown; use one of {ACTION_SPACES}")
+
+
+def features(action_space: str = "joint_position") -> dict[str, dict]:
+    _check_action_space(action_space)
+    joint_names = JOINTS if action_space == "joint_position" else [f"d_{j}" for j in JOINTS]
+    feats = {"observation.state": {"dtype": "float32", "shape": (STATE_DIM,), "names": [*JOINTS, "gripper"]},
+             "action": {"dtype": "float32", "shape": (ACTION_DIM,), "names": [*joint_names, "gripper"]}}
     for cam in CAMERAS:
         feats[f"observation.images.{cam}"] = {"dtype": "video", "shape": (IMAGE_SIZE, IMAGE_SIZE, 3),
                                               "names": ["height", "width", "channel"]}
@@ -52,25 +73,57 @@ def observation(obs: dict) -> dict[str, np.ndarray]:
     return out
 
 
-def generate(root: str, episodes: int, seed: int = 0, language: str = "both") -> int:
-    """Record ``episodes`` successful expert episodes (seeds ``seed``, ``seed+1``, ...; failures skipped)."""
+def expert_label(env, native_action: np.ndarray, action_space: str) -> np.ndarray:
+    """The expert's env action expressed in ``action_space`` (before the env steps)."""
+    if action_space == "native":
+        return np.asarray(native_action, dtype=np.float32)
+    from embodied_stack.sim import so_arm
+
+    arm, a = env.unwrapped.arm, np.clip(native_action, -1.0, 1.0)
+    q = np.clip(arm.joint_targets + a[:5] * env.unwrapped.max_joint_delta, so_arm.JOINT_LOWER, so_arm.JOINT_UPPER)
+    return np.append(q, a[5]).astype(np.float32)
+
+
+def to_env_action(env, action: np.ndarray, action_space: str) -> np.ndarray:
+    """A policy action in ``action_space`` -> the env's native action (what ``env.step`` takes)."""
+    if action_space == "native":
+        return np.asarray(action, dtype=np.float32)
+    arm = env.unwrapped.arm
+    dq = (np.asarray(action[:5], dtype=np.float64) - arm.joint_targets) / env.unwrapped.max_joint_delta
+    return np.append(np.clip(dq, -1.0, 1.0), np.clip(action[5], -1.0, 1.0)).astype(np.float32)
+
+
+def generate(root: str, episodes: int, seed: int = 0, language: str = "both",
+             action_space: str = "joint_position", noise: float = 0.0) -> int:
+    """Record ``episodes`` successful expert episodes (seeds ``seed``, ``seed+1``, ...; failures skipped).
+
+    noise: DART execution noise; each episode executes the expert's joint actions plus
+    Gaussian noise of a std drawn from [0, noise] (native action units), while the
+    dataset records the expert's clean action.
+    """
     from embodied_stack.datasets import LeRobotDatasetWriter
     from embodied_stack.sim.experts import make_expert
 
+    _check_action_space(action_space)
     env = make_env("train", language)
     expert = make_expert(env)
-    writer = LeRobotDatasetWriter.create(root, fps=FPS, features=features(), robot_type="so101_sim")
+    writer = LeRobotDatasetWriter.create(root, fps=FPS, features=features(action_space), robot_type="so101_sim")
+    rng = np.random.default_rng(seed)
     written, s = 0, seed
     try:
         while written < episodes:
             obs, info = env.reset(seed=s)
             expert.reset()
             s += 1
+            sigma = float(rng.uniform(0.0, noise)) if noise > 0 else 0.0
             frames, success = [], False
             while True:
-                action = np.asarray(expert.act(), dtype=np.float32)
-                frames.append({**observation(obs), "action": action})
-                obs, _, terminated, truncated, info = env.step(action)
+                clean = np.asarray(expert.act(), dtype=np.float32)
+                frames.append({**observation(obs), "action": expert_label(env, clean, action_space)})
+                executed = clean.copy()
+                if sigma > 0:
+                    executed[:5] = np.clip(executed[:5] + rng.normal(0.0, sigma, 5), -1.0, 1.0)
+                obs, _, terminated, truncated, info = env.step(executed)
                 if terminated or truncated:
                     success = bool(info["is_success"])
                     break

@@ -35,7 +35,7 @@ def chunk_loss(model: VLANet, batch, state_noise: float, gen: torch.Generator | 
     if state_noise > 0 and gen is not None:
         state = state + torch.randn(state.shape, generator=gen) * state_noise
     pred = model(batch.images, state, batch.language)
-    target = net.normalise_action(batch.actions)
+    target = net.encode_actions(batch.actions, batch.state)
     err = F.l1_loss(pred, target, reduction="none").mean(-1)
     valid = (~batch.pad).float()
     return (err * valid).sum() / valid.sum().clamp(min=1.0)
@@ -84,7 +84,7 @@ def train(cfg: VLAConfig, resume: bool = False, progress: bool = True,
 
     torch.manual_seed(t.seed)
     model = VLANet(cfg.model)
-    model.set_stats(buffer.stats())
+    model.set_stats(buffer.stats(cfg.model))
     optimizer = torch.optim.AdamW(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(cfg))
     start = 0
