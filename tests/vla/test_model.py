@@ -48,3 +48,48 @@ def test_pluggable_backbone_from_an_import_spec(tiny_model):
     net = VLANet(cfg).eval()
     out = net([torch.rand(1, 3, 32, 32)], torch.zeros(1, cfg.state_dim), torch.zeros(1, cfg.language_dim))
     assert out.shape == (1, cfg.chunk_size, cfg.action_dim)
+
+
+def test_relative_actions_round_trip_and_are_offsets_from_the_state(tiny_model):
+    """relative_dims: the network's targets are action - state on those dims; decode adds it back."""
+    cfg = tiny_model
+    cfg.relative_dims = 1
+    net = VLANet(cfg)
+    state = torch.tensor([[2.0, 0.0, 0.0]])
+    actions = torch.tensor([[[2.5, 1.0], [3.0, -1.0]]])  # (B=1, K=2, A=2)
+    encoded = net.encode_actions(actions, state)
+    assert torch.allclose(encoded[0, :, 0], torch.tensor([0.5, 1.0]))  # identity stats: pure offsets
+    assert torch.allclose(encoded[0, :, 1], actions[0, :, 1])  # dims past relative_dims untouched
+    assert torch.allclose(net.decode_actions(encoded, state), actions)
+
+
+def test_relative_action_stats_cover_every_chunk_offset(tiny_model):
+    """Stats of relative dims are over (action[t+k] - state[t]) for all k, clipped at episode ends."""
+    import numpy as np
+
+    from embodied_stack.vla.data import DemoBuffer
+
+    cfg = tiny_model
+    cfg.relative_dims, cfg.chunk_size = 1, 2
+    n = 4
+    state = np.zeros((n, 3), np.float32)
+    action = np.stack([np.arange(n, dtype=np.float32), np.ones(n, np.float32)], axis=1)
+    buf = DemoBuffer({cfg.cameras[0]: np.zeros((n, 8, 8, 3), np.uint8)}, state, action,
+                     episode_end=np.full(n, n), task_id=np.zeros(n), tasks=["t"])
+    stats = buf.stats(cfg)
+    # k=0: 0,1,2,3; k=1: 1,2,3,3 -> mean 15/8
+    assert np.isclose(stats["action"]["mean"][0], 15 / 8)
+    assert np.isclose(stats["action"]["mean"][1], 1.0)
+    assert np.isclose(buf.stats()["action"]["mean"][0], 1.5)  # without a model: plain action stats
+
+
+def test_config_rejects_unknown_action_space_and_bad_relative_dims():
+    import pytest
+
+    from embodied_stack.config import ConfigError
+    from embodied_stack.vla.config import config_from_dict
+
+    with pytest.raises(ConfigError, match="action_space"):
+        config_from_dict({"model": {"action_space": "ee_pose"}})
+    with pytest.raises(ConfigError, match="relative_dims"):
+        config_from_dict({"model": {"state_dim": 4, "action_dim": 4, "relative_dims": 5}})

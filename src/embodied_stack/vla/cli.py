@@ -32,7 +32,8 @@ def _train(args: argparse.Namespace) -> int:
 
 def _eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", required=True, help="checkpoint folder (model.safetensors + config.json)")
-    p.add_argument("--suite", help="metaworld-mt10 | tabletop (default: the checkpoint's train.eval_suite)")
+    p.add_argument("--suite", help="tabletop | metaworld-mt10 | metaworld-mt50 | metaworld-<easy|medium|hard|"
+                   "very_hard> (default: the checkpoint's train.eval_suite)")
     p.add_argument("--episodes", type=int, default=10,
                    help="episodes per task (metaworld, LeRobot's protocol: 10) or in total (tabletop)")
     p.add_argument("--seed", type=int, default=0, help="evaluation seed (layouts never used in training)")
@@ -69,7 +70,8 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _demos_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--suite", default="metaworld-mt10", help="metaworld-mt10 | tabletop")
+    p.add_argument("--suite", default="metaworld-mt10",
+                   help="tabletop | metaworld-mt10 | metaworld-mt50 | metaworld-<difficulty group>")
     p.add_argument("--root", required=True, help="new dataset folder (LeRobotDataset v3)")
     p.add_argument("--episodes-per-task", type=int, default=50, help="(tabletop: episodes in total)")
     p.add_argument("--tasks", help="comma-separated subset of the suite's tasks")
@@ -86,13 +88,13 @@ def _demos(args: argparse.Namespace) -> int:
 
         n = tabletop_data.generate(args.root, args.episodes_per_task, args.seed,
                                    action_space=args.action_space, noise=args.noise)
-    elif args.suite == "metaworld-mt10":
-        from embodied_stack.vla.metaworld_data import MT10_TASKS, generate
+    elif args.suite.startswith("metaworld-"):
+        from embodied_stack.vla.metaworld_data import generate, suite_tasks
 
-        tasks = tuple(args.tasks.split(",")) if args.tasks else MT10_TASKS
+        tasks = tuple(args.tasks.split(",")) if args.tasks else suite_tasks(args.suite)
         n = generate(args.root, tasks, args.episodes_per_task, args.seed)
     else:
-        raise SystemExit(f"unknown suite {args.suite!r}; choose metaworld-mt10 or tabletop")
+        raise SystemExit(f"unknown suite {args.suite!r}; choose tabletop or metaworld-<mt10|mt50|group>")
     print(f"wrote {n} episodes to {args.root}")
     return 0
 

@@ -11,7 +11,9 @@ Suites:
   seeds (10_000 + 1000*seed + i) and the held-out ``"eval"`` phrasings, English and
   Chinese; ``episodes`` is the total, success = ``info["is_success"]`` before the
   env's 200-step limit.
-* ``metaworld-mt50-<group>`` is not wired yet (MT10 first; see the issue notes).
+* ``metaworld-mt50`` and ``metaworld-<easy|medium|hard|very_hard>``: the same protocol on
+  MT50 or one of LeRobot's difficulty groups; the summary adds one line per group (the
+  breakdown SmolVLA's Table 2 reports).
 
 Intervals are Wilson score intervals (they stay inside [0, 1] and behave at 0% or
 100%, unlike the normal approximation).
@@ -91,11 +93,30 @@ def evaluate_metaworld(policy: VLAPolicy, tasks: tuple[str, ...], episodes: int,
         per_task[name] = {"success": wins / episodes, "n": episodes, "ci95": [lo, hi]}
         log(f"{name:28s} {wins:3d}/{episodes:<3d} {100 * wins / episodes:5.1f}%  "
             f"[{100 * lo:5.1f}, {100 * hi:5.1f}]  ({time.monotonic() - began:.0f} s)")
+    groups = _group_summary(per_task, log)
     total = sum(round(r["success"] * r["n"]) for r in per_task.values())
     n = sum(r["n"] for r in per_task.values())
     lo, hi = wilson_interval(total, n)
     log(f"{'MEAN':28s} {total:3d}/{n:<3d} {100 * total / n:5.1f}%  [{100 * lo:5.1f}, {100 * hi:5.1f}]")
-    return {"per_task": per_task, "mean_success": total / n, "ci95": [lo, hi], "episodes": n}
+    return {"per_task": per_task, "per_group": groups, "mean_success": total / n, "ci95": [lo, hi],
+            "episodes": n}
+
+
+def _group_summary(per_task: dict[str, dict], log) -> dict[str, dict]:
+    """Success per Meta-World difficulty group present in ``per_task`` (mean over its episodes)."""
+    from embodied_stack.vla.metaworld_data import difficulty_of
+
+    counts: dict[str, list[int]] = {}
+    for name, r in per_task.items():
+        c = counts.setdefault(difficulty_of(name), [0, 0])
+        c[0] += round(r["success"] * r["n"])
+        c[1] += r["n"]
+    out = {}
+    for group, (w, n) in counts.items():
+        lo, hi = wilson_interval(w, n)
+        out[group] = {"success": w / n, "n": n, "ci95": [lo, hi]}
+        log(f"{'group ' + group:28s} {w:3d}/{n:<3d} {100 * w / n:5.1f}%  [{100 * lo:5.1f}, {100 * hi:5.1f}]")
+    return out
 
 
 def _write_video(path: Path, frames: list[np.ndarray], fps: int = 30) -> None:
@@ -163,7 +184,10 @@ def evaluate_tabletop(policy: VLAPolicy, episodes: int, seed: int, video_dir: st
     return {"per_task": per_task, "mean_success": wins / episodes, "ci95": [lo, hi], "episodes": episodes}
 
 
-SUITES = ("metaworld-mt10", "tabletop")
+def suites() -> tuple[str, ...]:
+    from embodied_stack.vla.metaworld_data import SUITES as METAWORLD_SUITES
+
+    return (*METAWORLD_SUITES, "tabletop")
 
 
 def evaluate_checkpoint(checkpoint: str, suite: str, episodes: int, seed: int, video_dir: str | None = None,
@@ -171,12 +195,12 @@ def evaluate_checkpoint(checkpoint: str, suite: str, episodes: int, seed: int, v
                         log=print) -> dict:
     """Evaluate a checkpoint folder on a named suite; returns per-task and mean success."""
     policy = VLAPolicy(checkpoint)
-    if suite == "metaworld-mt10":
-        from embodied_stack.vla.metaworld_data import MT10_TASKS
+    if suite.startswith("metaworld-"):
+        from embodied_stack.vla.metaworld_data import suite_tasks
 
-        chosen = tuple(tasks) if tasks else MT10_TASKS
+        chosen = tuple(tasks) if tasks else suite_tasks(suite)
         return evaluate_metaworld(policy, chosen, episodes, seed, video_dir, paraphrased=paraphrased,
                                   query_every=query_every, log=log)
     if suite == "tabletop":
         return evaluate_tabletop(policy, episodes, seed, video_dir, log=log)
-    raise ValueError(f"unknown suite {suite!r}; choose one of {SUITES}")
+    raise ValueError(f"unknown suite {suite!r}; choose one of {suites()}")

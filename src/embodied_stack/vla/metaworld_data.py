@@ -28,6 +28,30 @@ MT10_TASKS: tuple[str, ...] = (
     "window-close-v3",
 )
 
+#: Meta-World MT50 by LeRobot's difficulty groups (the grouping SmolVLA's Table 2 reports).
+DIFFICULTY_GROUPS: dict[str, tuple[str, ...]] = {
+    "easy": (
+        "button-press-v3", "button-press-topdown-v3", "button-press-topdown-wall-v3", "button-press-wall-v3",
+        "coffee-button-v3", "dial-turn-v3", "door-close-v3", "door-lock-v3", "door-open-v3",
+        "door-unlock-v3", "drawer-close-v3", "drawer-open-v3", "faucet-close-v3", "faucet-open-v3",
+        "handle-press-v3", "handle-press-side-v3", "handle-pull-v3", "handle-pull-side-v3",
+        "lever-pull-v3", "plate-slide-v3", "plate-slide-back-v3", "plate-slide-back-side-v3",
+        "plate-slide-side-v3", "reach-v3", "reach-wall-v3", "window-close-v3", "window-open-v3",
+        "peg-unplug-side-v3",
+    ),
+    "medium": (
+        "basketball-v3", "bin-picking-v3", "box-close-v3", "coffee-pull-v3", "coffee-push-v3", "hammer-v3",
+        "peg-insert-side-v3", "push-wall-v3", "soccer-v3", "sweep-v3", "sweep-into-v3",
+    ),
+    "hard": ("assembly-v3", "hand-insert-v3", "pick-out-of-hole-v3", "pick-place-v3", "push-v3", "push-back-v3"),
+    "very_hard": ("shelf-place-v3", "disassemble-v3", "stick-pull-v3", "stick-push-v3", "pick-place-wall-v3"),
+}
+MT50_TASKS: tuple[str, ...] = tuple(t for group in DIFFICULTY_GROUPS.values() for t in group)
+
+#: Named task sets: ``metaworld-mt10``, ``metaworld-mt50`` and ``metaworld-<difficulty group>``.
+SUITES: dict[str, tuple[str, ...]] = {"metaworld-mt10": MT10_TASKS, "metaworld-mt50": MT50_TASKS,
+                                      **{f"metaworld-{g}": tasks for g, tasks in DIFFICULTY_GROUPS.items()}}
+
 #: One instruction per task (the language input); paraphrases come from the data pipeline.
 TASK_INSTRUCTIONS: dict[str, str] = {
     "reach-v3": "reach the goal position",
@@ -40,7 +64,60 @@ TASK_INSTRUCTIONS: dict[str, str] = {
     "peg-insert-side-v3": "insert the peg into the hole from the side",
     "window-open-v3": "slide the window open",
     "window-close-v3": "slide the window closed",
+    # the other 40 MT50 tasks
+    "assembly-v3": "put the ring nut onto the peg",
+    "basketball-v3": "put the ball into the basket",
+    "bin-picking-v3": "move the puck from one bin into the other bin",
+    "box-close-v3": "pick up the lid and close the box",
+    "button-press-topdown-wall-v3": "press the button from the top behind the wall",
+    "button-press-v3": "press the button from the front",
+    "button-press-wall-v3": "press the button from the front behind the wall",
+    "coffee-button-v3": "press the button on the coffee machine",
+    "coffee-pull-v3": "pull the mug out of the coffee machine",
+    "coffee-push-v3": "push the mug under the coffee machine",
+    "dial-turn-v3": "turn the dial half a turn",
+    "disassemble-v3": "lift the ring nut off the peg",
+    "door-close-v3": "close the door",
+    "door-lock-v3": "turn the lock to lock the door",
+    "door-unlock-v3": "turn the lock to unlock the door",
+    "faucet-close-v3": "turn the faucet clockwise to close it",
+    "faucet-open-v3": "turn the faucet counterclockwise to open it",
+    "hammer-v3": "hammer the nail into the wall",
+    "hand-insert-v3": "put the gripper into the hole",
+    "handle-press-side-v3": "press the handle down from the side",
+    "handle-press-v3": "press the handle down",
+    "handle-pull-side-v3": "pull the handle up from the side",
+    "handle-pull-v3": "pull the handle up",
+    "lever-pull-v3": "pull the lever down",
+    "peg-unplug-side-v3": "pull the peg out sideways",
+    "pick-out-of-hole-v3": "pick the puck up out of the hole",
+    "pick-place-wall-v3": "pick up the puck and place it at the goal behind the wall",
+    "plate-slide-back-side-v3": "slide the plate out of the cabinet sideways",
+    "plate-slide-back-v3": "slide the plate out of the cabinet",
+    "plate-slide-side-v3": "slide the plate into the cabinet sideways",
+    "plate-slide-v3": "slide the plate into the cabinet",
+    "push-back-v3": "push the puck back to the goal",
+    "push-wall-v3": "push the puck to the goal around the wall",
+    "reach-wall-v3": "reach the goal position behind the wall",
+    "shelf-place-v3": "pick up the puck and place it on the shelf",
+    "soccer-v3": "kick the ball into the goal",
+    "stick-pull-v3": "grab the stick and pull the box with it",
+    "stick-push-v3": "grab the stick and push the box with it",
+    "sweep-into-v3": "sweep the puck into the hole",
+    "sweep-v3": "sweep the puck off the table",
 }
+
+
+def suite_tasks(suite: str) -> tuple[str, ...]:
+    """Tasks of a named suite (see ``SUITES``); raises with the valid names."""
+    if suite not in SUITES:
+        raise ValueError(f"unknown Meta-World suite {suite!r}; choose one of {sorted(SUITES)}")
+    return SUITES[suite]
+
+
+def difficulty_of(task: str) -> str:
+    return next(g for g, tasks in DIFFICULTY_GROUPS.items() if task in tasks)
+
 
 CAMERA = "corner2"
 STATE_DIM = 4  # end-effector xyz (m) + gripper opening, as LeRobot's Meta-World port feeds policies
