@@ -24,7 +24,8 @@ def test_absolute_label_converts_back_to_the_native_action(env):
     for _ in range(25):
         native = expert.act()
         label = tabletop_data.expert_label(env, native, "joint_position")
-        np.testing.assert_allclose(tabletop_data.to_env_action(env, label, "joint_position"), native, atol=1e-5)
+        back = tabletop_data.to_env_action(env, label, "joint_position")
+        np.testing.assert_allclose(back, native, atol=1e-5)
         np.testing.assert_array_equal(tabletop_data.expert_label(env, native, "native"), native)
         env.step(native)
         checked += 1
@@ -52,5 +53,27 @@ def test_dart_noise_records_clean_expert_actions_and_only_successes(tmp_path):
     ds = LeRobotDataset(tmp_path / "ds")
     assert n == 1 and ds.meta.features["action"]["names"][0] == "shoulder_pan"
     actions = np.stack([ds[i]["action"] for i in range(len(ds))])
-    assert np.all(actions[:, :5] >= so_arm.JOINT_LOWER - 1e-6) and np.all(actions[:, :5] <= so_arm.JOINT_UPPER + 1e-6)
+    assert np.all(actions[:, :5] >= so_arm.JOINT_LOWER - 1e-6)
+    assert np.all(actions[:, :5] <= so_arm.JOINT_UPPER + 1e-6)
     assert set(np.unique(actions[:, 5])) <= {-1.0, 1.0}
+
+
+def test_dagger_keeps_the_policy_driven_episode_with_expert_labels(tmp_path, tiny_model):
+    """With a (random, failing) policy driving, the episode is still recorded, labelled by the expert."""
+    from embodied_stack.datasets import LeRobotDataset
+    from embodied_stack.vla.checkpoint import save_checkpoint
+    from embodied_stack.vla.config import VLAConfig
+    from embodied_stack.vla.model import VLANet
+    from embodied_stack.vla.policy import VLAPolicy
+
+    cfg = tiny_model
+    cfg.cameras, cfg.state_dim, cfg.action_dim = list(tabletop_data.CAMERAS), 6, 6
+    cfg.action_space, cfg.relative_dims = "joint_position", 5
+    ckpt = save_checkpoint(tmp_path / "ckpt", VLANet(cfg), VLAConfig(model=cfg), ["t"])
+    policy = VLAPolicy(str(ckpt), threads=1)
+    n = tabletop_data.generate(str(tmp_path / "ds"), episodes=1, seed=11, policy=policy)
+    ds = LeRobotDataset(tmp_path / "ds")
+    assert n == 1 and len(ds) > 0
+    first = ds[0]["action"]
+    # the expert's first label opens the gripper and moves from the home pose by at most one step
+    assert first[5] == 1.0 and np.all(np.abs(first[:5] - ds[0]["observation.state"][:5]) < 0.2)

@@ -71,3 +71,25 @@ def test_temporal_ensembler_blends_and_refuses_uncovered_steps():
     ens.add(1, np.array([[3.0], [5.0], [7.0]]))
     np.testing.assert_allclose(ens.action(1), [2.0])  # mean of 1.0 (old chunk) and 3.0 (new)
     assert ens.action(5) is None  # stale: every chunk has run out
+
+
+def test_init_from_starts_with_the_checkpoint_weights_and_stats(tiny_config, encoder, tmp_path):
+    """A fine-tuning round (DAgger) starts exactly where the previous checkpoint ended."""
+    from embodied_stack.vla.checkpoint import load_checkpoint
+
+    buf = DemoBuffer.from_datasets(tiny_config.data.datasets, tiny_config.model)
+    tiny_config.train.output_dir = str(tmp_path / "base")
+    base = train(tiny_config, progress=False, buffer=buf, encoder=encoder)
+    tiny_config.train.output_dir = str(tmp_path / "round")
+    tiny_config.train.init_from = str(base)
+    tiny_config.train.steps = 1
+    tiny_config.train.lr = 0.0  # no update: the saved weights must equal the base's
+    tuned = train(tiny_config, progress=False, buffer=buf, encoder=encoder)
+    a, _, _ = load_checkpoint(base)
+    b, _, _ = load_checkpoint(tuned)
+    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        assert torch.equal(va, vb), k
+
+    tiny_config.model.d_model = 64
+    with pytest.raises(ValueError, match="init_from"):
+        train(tiny_config, progress=False, buffer=buf, encoder=encoder)

@@ -80,14 +80,21 @@ def _demos_args(p: argparse.ArgumentParser) -> None:
                    help="tabletop: record absolute joint targets (default) or the env's joint-target deltas")
     p.add_argument("--noise", type=float, default=0.0,
                    help="tabletop: DART execution noise, max per-episode std in action units (e.g. 0.4)")
+    p.add_argument("--dagger-policy",
+                   help="tabletop: checkpoint that drives the arm while the expert labels every frame (DAgger)")
 
 
 def _demos(args: argparse.Namespace) -> int:
     if args.suite == "tabletop":
         from embodied_stack.vla import tabletop_data
 
+        policy = None
+        if args.dagger_policy:
+            from embodied_stack.vla.policy import VLAPolicy
+
+            policy = VLAPolicy(args.dagger_policy, threads=1)
         n = tabletop_data.generate(args.root, args.episodes_per_task, args.seed,
-                                   action_space=args.action_space, noise=args.noise)
+                                   action_space=args.action_space, noise=args.noise, policy=policy)
     elif args.suite.startswith("metaworld-"):
         from embodied_stack.vla.metaworld_data import generate, suite_tasks
 

@@ -89,6 +89,9 @@ class TrainConfig:
     eval_episodes: int = 2
     #: evaluation suite for periodic evals, e.g. "metaworld-mt10" or "tabletop".
     eval_suite: str = ""
+    #: start from this checkpoint's weights *and* normalisation statistics (a fine-tuning round,
+    #: e.g. DAgger: new data, new schedule; the model config must match). "" = from scratch.
+    init_from: str = ""
     #: stop after this many wall-clock minutes (0 = no limit); a checkpoint is saved first.
     time_limit_min: float = 0.0
 

@@ -94,15 +94,24 @@ def to_env_action(env, action: np.ndarray, action_space: str) -> np.ndarray:
 
 
 def generate(root: str, episodes: int, seed: int = 0, language: str = "both",
-             action_space: str = "joint_position", noise: float = 0.0) -> int:
-    """Record ``episodes`` successful expert episodes (seeds ``seed``, ``seed+1``, ...; failures skipped).
+             action_space: str = "joint_position", noise: float = 0.0, policy=None) -> int:
+    """Record ``episodes`` expert-labelled episodes (seeds ``seed``, ``seed+1``, ...).
 
     noise: DART execution noise; each episode executes the expert's joint actions plus
     Gaussian noise of a std drawn from [0, noise] (native action units), while the
-    dataset records the expert's clean action.
+    dataset records the expert's clean action. Only successful episodes are kept.
+
+    policy: a loaded ``VLAPolicy`` -> DAgger (Ross et al. 2011): the *policy* drives the arm
+    (temporal ensembling, as in evaluation) and every frame is labelled with what the
+    expert would do from that state; the expert's phase machine runs in the shadow of the
+    policy and re-plans from the simulator state, so a missed grasp is labelled "open,
+    go back above the object". Every episode is kept, failures included: the states the
+    policy gets wrong are the ones the next training round needs.
     """
     from embodied_stack.datasets import LeRobotDatasetWriter
     from embodied_stack.sim.experts import make_expert
+
+    from embodied_stack.vla.policy import TemporalEnsembler
 
     _check_action_space(action_space)
     env = make_env("train", language)
@@ -116,18 +125,26 @@ def generate(root: str, episodes: int, seed: int = 0, language: str = "both",
             expert.reset()
             s += 1
             sigma = float(rng.uniform(0.0, noise)) if noise > 0 else 0.0
-            frames, success = [], False
+            ens = TemporalEnsembler(policy.chunk_size, policy.action_dim) if policy is not None else None
+            frames, success, step = [], False, 0
             while True:
                 clean = np.asarray(expert.act(), dtype=np.float32)
-                frames.append({**observation(obs), "action": expert_label(env, clean, action_space)})
-                executed = clean.copy()
+                o = observation(obs)
+                frames.append({**o, "action": expert_label(env, clean, action_space)})
+                if ens is not None:
+                    images = {c: o[f"observation.images.{c}"] for c in policy.cfg.model.cameras}
+                    ens.add(step, policy.predict_chunk(images, o["observation.state"], info["instruction"]))
+                    executed = to_env_action(env, ens.action(step), policy.cfg.model.action_space)
+                else:
+                    executed = clean.copy()
                 if sigma > 0:
                     executed[:5] = np.clip(executed[:5] + rng.normal(0.0, sigma, 5), -1.0, 1.0)
                 obs, _, terminated, truncated, info = env.step(executed)
+                step += 1
                 if terminated or truncated:
                     success = bool(info["is_success"])
                     break
-            if not success:
+            if not success and policy is None:
                 continue
             for frame in frames:
                 writer.add_frame(frame, task=info["instruction"])

@@ -85,6 +85,12 @@ def train(cfg: VLAConfig, resume: bool = False, progress: bool = True,
     torch.manual_seed(t.seed)
     model = VLANet(cfg.model)
     model.set_stats(buffer.stats(cfg.model))
+    if t.init_from and not resume:
+        init, _, _ = load_checkpoint(t.init_from)
+        if init.cfg != cfg.model:
+            raise ValueError(f"train.init_from {t.init_from}: its model config differs from this one; "
+                             "fine-tuning needs identical sizes")
+        model.load_state_dict(init.state_dict())  # weights and the statistics they were trained with
     optimizer = torch.optim.AdamW(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(cfg))
     start = 0
