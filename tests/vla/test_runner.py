@@ -80,3 +80,79 @@ def test_cancel_stops_within_one_period():
 def test_empty_instruction_rejected():
     with pytest.raises(ValueError):
         _runner().start("  ")
+
+
+def _observe_stamped(r, t, stamps, state=None):
+    """Images from ``stamps`` (camera -> header stamp) received at ``t``, plus a joint state."""
+    for cam, stamp in stamps.items():
+        r.observe_image(cam, np.zeros((8, 8, 3), np.uint8), t, stamp)
+    r.observe_state(np.zeros(6) if state is None else state, t)
+
+
+def test_command_carries_the_newest_image_stamp_behind_its_chunk():
+    r = _runner(chunk_size=4)
+    r.start("open the drawer")
+    _observe_stamped(r, 0.0, {"scene": 100.0, "wrist": 99.9})
+    assert r.infer_once(0.0)
+    cmd, src = r.tick_with_source(0.01)
+    assert cmd is not None and src.image_stamp == 100.0  # the newest of the two cameras
+    _observe_stamped(r, 0.03, {"scene": 100.03, "wrist": 100.03})
+    cmd, src = r.tick_with_source(0.04)  # no chunk from the new images yet: the old one commands
+    assert cmd is not None and src.image_stamp == 100.0
+    assert r.infer_once(0.045)
+    cmd, src = r.tick_with_source(0.08)  # both chunks cover this step; the newest dominates
+    assert src.image_stamp == 100.03 and src.step == 2
+
+
+def test_unstamped_images_give_no_latency_source():
+    r = _runner()
+    r.start("open the drawer")
+    _observe(r, 0.0)
+    r.infer_once(0.0)
+    cmd, src = r.tick_with_source(0.01)
+    assert cmd is not None and src.image_stamp is None
+
+
+def test_fresher_chunk_ready_only_for_a_complete_newer_frame():
+    r = _runner()
+    r.start("open the drawer")
+    _observe_stamped(r, 0.0, {"scene": 100.0, "wrist": 100.0})
+    assert not r.fresher_chunk_ready()  # no chunk at all
+    r.infer_once(0.0)
+    assert r.fresher_chunk_ready()  # nothing commanded yet
+    r.tick(0.01)
+    assert not r.fresher_chunk_ready()  # that frame is already on its way to the robot
+    r.observe_state(np.zeros(6), 0.02)  # a joint state alone: same images, no early tick
+    r.infer_once(0.02)
+    assert not r.fresher_chunk_ready()
+    _observe_stamped(r, 0.03, {"scene": 100.03})
+    assert not r.fresher_chunk_ready()  # the new image is not inferred yet
+    r.infer_once(0.03)
+    assert not r.fresher_chunk_ready()  # new scene image, but the wrist image is the commanded one
+    _observe_stamped(r, 0.031, {"wrist": 100.03})
+    r.infer_once(0.031)
+    assert r.fresher_chunk_ready()  # the frame is complete
+    r.cancel()
+    assert not r.fresher_chunk_ready() and r.tick(0.04) is None
+
+
+def test_worker_reports_each_chunk_and_its_inference_time():
+    import threading
+    import time
+
+    r = _runner()
+    got: list = []
+    done = threading.Event()
+
+    def on_chunk(src):
+        got.append(src)
+        done.set()
+
+    r.start("open the drawer")
+    r.start_worker(time.monotonic, on_chunk)
+    try:
+        _observe_stamped(r, time.monotonic(), {"scene": 123.0})
+        assert done.wait(5.0), "the worker never reported a chunk"
+    finally:
+        r.stop_worker()
+    assert got[0].image_stamp == 123.0 and len(r.infer_seconds) >= 1

@@ -1,5 +1,6 @@
 """The policy node through ROS: commands only while a goal runs on fresh inputs, clamped;
-a cancel stops them within a control period; the success topic ends the skill."""
+a cancel stops them within a control period; the success topic ends the skill; in
+chunk_driven mode a fresh image reaches the robot without waiting for the timer's phase."""
 
 from __future__ import annotations
 
@@ -21,25 +22,24 @@ from embodied_stack.sim import so_arm  # noqa: E402
 from embodied_stack.vla.checkpoint import save_checkpoint  # noqa: E402
 from embodied_stack.vla.config import DataConfig, ModelConfig, TrainConfig, VLAConfig  # noqa: E402
 from embodied_stack.vla.model import VLANet  # noqa: E402
-from ros_testing import stop_process  # noqa: E402
+from ros_testing import RosHarness, start_node_process, stop_process  # noqa: E402
 
 RATE = 20.0
 
 
 @pytest.fixture
 def checkpoint(tmp_path) -> str:
-    cfg = VLAConfig(model=ModelConfig(cameras=["scene", "wrist"], image_size=(32, 32), state_dim=6, action_dim=6,
-                                      chunk_size=4, cnn_channels=(8, 16), cnn_strides=(4, 2), d_model=32,
-                                      n_heads=2, n_encoder_layers=1, ff_dim=64),
+    cfg = VLAConfig(model=ModelConfig(cameras=["scene", "wrist"], image_size=(32, 32), state_dim=6,
+                                      action_dim=6, chunk_size=4, cnn_channels=(8, 16), cnn_strides=(4, 2),
+                                      d_model=32, n_heads=2, n_encoder_layers=1, ff_dim=64),
                     data=DataConfig(), train=TrainConfig())
     return str(save_checkpoint(tmp_path / "ckpt", VLANet(cfg.model), cfg, tasks=[]))
 
 
-def test_node_commands_clamps_stops_and_succeeds(checkpoint, monkeypatch):
+def test_node_commands_clamps_stops_and_succeeds(checkpoint):
     from embodied_stack_interfaces.action import ExecuteSkill
 
-    domain = str(100 + os.getpid() % 100)
-    monkeypatch.setenv("ROS_DOMAIN_ID", domain)
+    # ROS_DOMAIN_ID: this test process's own, claimed in tests/conftest.py and inherited by the node
     proc = subprocess.Popen(
         [sys.executable, "-m", "embodied_stack.vla.node", "--ros-args", "-p", f"checkpoint:={checkpoint}",
          "-p", "success_topic:=/vla_test/success", "-p", f"control_rate_hz:={RATE}",
@@ -102,7 +102,8 @@ def test_node_commands_clamps_stops_and_succeeds(checkpoint, monkeypatch):
         late = [t for t, _ in got if t > t_cancel + 1.0 / RATE]
         assert late == [], f"{len(late)} commands more than one period after the cancel"
 
-        goal_future = client.send_goal_async(ExecuteSkill.Goal(skill="pick_place", instruction="open the drawer"))
+        goal_future = client.send_goal_async(ExecuteSkill.Goal(skill="pick_place",
+                                                               instruction="open the drawer"))
         spin(0.5)
         handle = goal_future.result()
         result_future = handle.get_result_async()
@@ -114,5 +115,105 @@ def test_node_commands_clamps_stops_and_succeeds(checkpoint, monkeypatch):
     finally:
         node.destroy_node()
         rclpy.try_shutdown()
+        _, out = stop_process(proc, signal.SIGTERM, timeout=20)
+    assert proc.returncode == 0, out
+
+
+SLOW_PERIOD = 0.5  # s: a slow control rate makes the timer's phase wait (up to 0.5 s) unmistakable
+
+
+def test_chunk_driven_ticks_on_a_fresh_image_and_rephases_the_timer(checkpoint):
+    """Each image is published 0.6 periods after a command: on the fixed timer its command comes
+    0.4 periods later; chunk_driven sends it once inferred, the next tick a full period after.
+    Images are stamped 1 s in the past, so the reported camera->command latency must exceed 1 s
+    (it is computed from the header stamp, not the receipt time)."""
+    from diagnostic_msgs.msg import DiagnosticArray
+    from embodied_stack_interfaces.action import ExecuteSkill
+    from rclpy.parameter import Parameter
+    from rclpy.parameter_client import AsyncParameterClient
+
+    proc = start_node_process(
+        "embodied_stack.vla.node", "-p", f"checkpoint:={checkpoint}",
+        "-p", f"control_rate_hz:={1 / SLOW_PERIOD}", "-p", "max_input_age_s:=3.0",
+        "-p", "chunk_driven:=true", "-p", "diagnostics_period_s:=0.2")
+    ros = RosHarness("vla_chunk_driven_test")
+    commands: list[float] = []
+    diag: list = []
+    try:
+        node = ros.node
+        img_pubs = [node.create_publisher(Image, t, 10)
+                    for t in ("/camera/color/image_raw", "/wrist_camera/color/image_raw")]
+        js = node.create_publisher(JointState, "/joint_states", 10)
+        node.create_subscription(JointTrajectory, "/arm_controller/joint_trajectory",
+                                 lambda _m: commands.append(time.monotonic()), 10)
+        node.create_subscription(DiagnosticArray, "/diagnostics", lambda m: diag.extend(
+            s for s in m.status if s.name == "vla_policy: command out"), 10)
+        client = ActionClient(node, ExecuteSkill, "/vla_policy/execute_skill")
+        q = [*so_arm.HOME_QPOS, 0.5]
+
+        def spin_until(pred, timeout: float = 5.0) -> bool:
+            """Spin, publishing joint states at ~20 Hz (they must not trigger early ticks)."""
+            end = time.monotonic() + timeout
+            while not pred() and time.monotonic() < end:
+                js.publish(JointState(name=[*so_arm.JOINT_NAMES, "gripper"], position=q))
+                ros.executor.spin_once(timeout_sec=0.02)
+            return pred()
+
+        def publish_images() -> float:
+            image = Image(height=32, width=32, encoding="rgb8", step=96, data=bytes(32 * 32 * 3))
+            wall = time.time() - 1.0
+            image.header.stamp.sec, image.header.stamp.nanosec = int(wall), int((wall % 1) * 1e9)
+            sent = time.monotonic()
+            for p in img_pubs:
+                p.publish(image)
+            return sent
+
+        def trial() -> tuple[float, float]:
+            """(image -> next command received, that command -> the one after), s."""
+            n = len(commands)
+            assert spin_until(lambda: len(commands) > n), "commands stopped"
+            target = commands[-1] + 0.6 * SLOW_PERIOD
+            spin_until(lambda: time.monotonic() >= target - 0.003)
+            sent, n = publish_images(), len(commands)
+            assert spin_until(lambda: len(commands) > n + 1), "no command after a fresh image"
+            return commands[n] - sent, commands[n + 1] - commands[n]
+
+        assert spin_until(client.server_is_ready, timeout=60), "the execute_skill action never appeared"
+        publish_images()
+        goal = client.send_goal_async(ExecuteSkill.Goal(skill="pick_place", instruction="open the drawer",
+                                                        timeout_s=120.0))
+        assert spin_until(lambda: goal.done() and len(commands) >= 2, timeout=10), "no commands on a goal"
+        chunk = [trial() for _ in range(4)]
+
+        params = AsyncParameterClient(node, "vla_policy")
+        assert params.wait_for_services(5.0)
+        done = params.set_parameters([Parameter("chunk_driven", value=False)])
+        assert spin_until(done.done) and done.result().results[0].successful
+        timer = [trial() for _ in range(3)]
+
+        first_chunk = float(np.median([d for d, _ in chunk]))
+        first_timer = float(np.median([d for d, _ in timer]))
+        assert first_chunk < 0.2 * SLOW_PERIOD, f"chunk_driven: image->command {first_chunk * 1e3:.0f} ms"
+        assert first_timer > 0.25 * SLOW_PERIOD, f"fixed timer: image->command {first_timer * 1e3:.0f} ms"
+        gap = float(np.median([g for _, g in chunk]))
+        assert 0.8 * SLOW_PERIOD < gap < 1.2 * SLOW_PERIOD, f"timer not re-phased: next one {gap:.3f} s later"
+        assert min(np.diff(commands)) > 0.4 * SLOW_PERIOD, "two commands closer than min_command_gap"
+
+        assert spin_until(lambda: len(diag) > 0)
+        values = {kv.key: kv.value for kv in diag[-1].values}
+        assert 1000.0 <= float(values["latency_p50_ms"]) <= 2600.0, values  # stamps are 1 s old
+        assert int(values["chunk_driven_ticks"]) >= 4 and float(values["infer_p50_ms"]) > 0.0, values
+
+        handle = goal.result()
+        cancel = handle.cancel_goal_async()
+        assert spin_until(cancel.done)
+        t_cancel = time.monotonic()
+        for _ in range(5):  # fresh images after the cancel must not bring commands back
+            publish_images()
+            spin_until(lambda: False, timeout=0.1)
+        late = [t for t in commands if t > t_cancel + SLOW_PERIOD]
+        assert late == [], f"{len(late)} commands more than one period after the cancel"
+    finally:
+        ros.close()
         _, out = stop_process(proc, signal.SIGTERM, timeout=20)
     assert proc.returncode == 0, out

@@ -7,6 +7,9 @@ Topics
   subscribes ``success_topic`` (std_msgs/Bool, optional): the task-success signal (sim / perception)
   publishes  ``command_topic`` (trajectory_msgs/JointTrajectory, COMMAND QoS): one point per control
              period, clamped to joint limits and ``max_step_rad`` from the measured position
+  publishes  ``/diagnostics``: "<node>: command out" - command rate, camera->command latency
+             p50/p99 (wall time at publish - header stamp of the newest image behind the chunk
+             that command came from; not measured under use_sim_time), inference time per chunk
 Actions
   ``~/execute_skill`` (embodied_stack_interfaces/ExecuteSkill): ``instruction`` (English or Chinese)
   runs until the success signal, the timeout or a cancel; feedback: progress (elapsed / timeout)
@@ -16,6 +19,15 @@ Parameters (config/vla/vla_policy_node.yaml): see SPECS.
 Inference runs in the runner's worker thread (embodied_stack.vla.runner), so the
 control timer never waits on the model; stale/invalid inputs or a cancel stop
 commands within one control period.
+
+``chunk_driven``: on a fixed timer a fresh chunk waits 0..1 control period for the next
+tick (half a period on average: 20 ms at 25 Hz, most of a 30 ms camera->command budget).
+With it on, the worker ticks as soon as it adds a chunk inferred from a new camera frame
+(every camera's image newer than those behind the last command) and the timer is
+re-phased to that tick; the timer still fires when no fresher chunk comes
+(slow camera), and two commands are never closer than ``min_command_gap`` periods. The
+cost: when the camera rate is not a multiple of the control rate, the early ticks raise
+the command rate above ``control_rate_hz`` (bench/vla_ros_latency.py measures both).
 """
 
 from __future__ import annotations
@@ -24,6 +36,7 @@ import threading
 import time
 
 import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.duration import Duration
@@ -32,10 +45,12 @@ from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Bool
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
-from embodied_stack.ros import qos
+from embodied_stack.common.rate_meter import RateMeter
+from embodied_stack.ros import diagnostics, qos
 from embodied_stack.ros.images import ImageDecodeError, rgb_from_image
 from embodied_stack.ros.node_main import run_node
 from embodied_stack.ros.params import Parameters, ParamSpec
+from embodied_stack.ros.time import to_sec
 from embodied_stack.sim import so_arm
 
 SPECS = [
@@ -61,6 +76,14 @@ SPECS = [
               min=0.001, max=1.0),
     ParamSpec("default_timeout_s", 20.0, "skill timeout when the goal gives 0, s", min=0.1, max=600.0),
     ParamSpec("threads", 1, "torch threads for inference", min=1, max=16, read_only=True),
+    ParamSpec("chunk_driven", True, "tick as soon as a chunk from a newer image is ready and re-phase the "
+              "timer (false: fixed timer only; a fresh chunk waits up to one period)"),
+    ParamSpec("min_command_gap", 0.5, "fewest control periods between two commands in chunk_driven mode",
+              min=0.1, max=1.0),
+    ParamSpec("max_latency_ms", 30.0, "camera->command p50 above this is a WARN on /diagnostics, ms",
+              min=1.0, max=1000.0),
+    ParamSpec("diagnostics_period_s", 1.0, "period of /diagnostics publication, s", min=0.1, max=10.0,
+              read_only=True),
 ]
 
 
@@ -77,7 +100,8 @@ class VLAPolicyNode(Node):
             raise ValueError(f"camera_names {cams} must equal the checkpoint's cameras "
                              f"{self.policy.cfg.model.cameras}")
         if len(self.params["image_topics"]) != len(cams):
-            raise ValueError(f"image_topics has {len(self.params['image_topics'])} topics for {len(cams)} cameras")
+            raise ValueError(f"image_topics has {len(self.params['image_topics'])} topics "
+                             f"for {len(cams)} cameras")
         self.policy.encoder.encode("warm up")  # load the language model now, not inside the first goal
         self.joint_names = list(self.params["joint_names"])
         self.runner = PolicyRunner(self.policy.predict_chunk, RunnerConfig(
@@ -88,6 +112,13 @@ class VLAPolicyNode(Node):
             action_space=self.policy.cfg.model.action_space))
         self.success = False
         self.state_label = "idle"
+        # Header stamps are wall-clock capture times unless the graph runs on sim time, where
+        # comparing them with the wall clock would be meaningless: then latency is not measured.
+        self._sim_time = bool(self.get_parameter("use_sim_time").value)
+        self._control_lock = threading.Lock()  # the timer and the worker both tick
+        self._last_command = -np.inf  # monotonic time of the last published command
+        self.chunk_ticks = 0  # commands published early by a fresh chunk
+        self.command_meter = RateMeter(window=250)  # wall-clock arrivals, image stamps
         group = ReentrantCallbackGroup()
         for cam, topic in zip(cams, self.params["image_topics"], strict=True):
             self.create_subscription(Image, topic, lambda m, c=cam: self._on_image(c, m), qos.SENSOR,
@@ -99,11 +130,15 @@ class VLAPolicyNode(Node):
                                      callback_group=group)
         self.pub = self.create_publisher(JointTrajectory, self.params["command_topic"], qos.COMMAND)
         self.period = 1.0 / self.params["control_rate_hz"]
-        self.create_timer(self.period, self._control, callback_group=group)
-        self.runner.start_worker(time.monotonic)
+        self.timer = self.create_timer(self.period, self._control, callback_group=group)
+        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", qos.EVENTS)
+        self.create_timer(self.params["diagnostics_period_s"], self._publish_diagnostics,
+                          callback_group=group)
+        self.runner.start_worker(time.monotonic, on_chunk=self._on_chunk)
         self._goal_lock = threading.Lock()
         self.action_server = ActionServer(self, _execute_skill_type(), "~/execute_skill", self._execute,
-                                          goal_callback=self._on_goal, cancel_callback=lambda _g: CancelResponse.ACCEPT,
+                                          goal_callback=self._on_goal,
+                                          cancel_callback=lambda _g: CancelResponse.ACCEPT,
                                           callback_group=group)
         self.get_logger().info(f"VLA policy ready: {self.params['checkpoint']}, cameras {cams}, "
                                f"{self.params['control_rate_hz']} Hz")
@@ -114,8 +149,10 @@ class VLAPolicyNode(Node):
 
     # --- inputs -------------------------------------------------------------------------
     def _on_image(self, camera: str, msg: Image) -> None:
+        stamp = to_sec(msg.header.stamp)
+        source = None if self._sim_time or stamp <= 0.0 else stamp  # 0: an unstamped image
         try:
-            self.runner.observe_image(camera, rgb_from_image(msg), time.monotonic())
+            self.runner.observe_image(camera, rgb_from_image(msg), time.monotonic(), source)
         except ImageDecodeError as e:
             self.get_logger().warning(f"dropped image from {camera}: {e}", throttle_duration_sec=5.0)
 
@@ -132,18 +169,61 @@ class VLAPolicyNode(Node):
         self.success = bool(msg.data)
 
     # --- control ------------------------------------------------------------------------
-    def _control(self) -> None:
-        cmd = self.runner.tick(time.monotonic())
-        if cmd is None:
-            if self.runner.active:
-                self.state_label = f"holding: {self.runner.last_error or 'waiting for the first chunk'}"
+    def _on_chunk(self, _source) -> None:
+        """The worker added a chunk: tick now if it comes from a new frame (chunk_driven mode)."""
+        if self.context.ok():  # not while shutting down: publishing would raise in the worker
+            self._control(chunk_driven=True)
+
+    def _control(self, chunk_driven: bool = False) -> None:
+        """One control tick: from the timer, or (``chunk_driven``, in the inference worker) as soon
+        as a chunk from a new frame is ready. The lock keeps the two from interleaving."""
+        if chunk_driven and not self.params["chunk_driven"]:
             return
-        self.state_label = "running"
+        with self._control_lock:
+            now = time.monotonic()
+            if self.params["chunk_driven"]:
+                if now - self._last_command < self.params["min_command_gap"] * self.period:
+                    return  # just commanded (a timer tick racing an early one, or chunks too close)
+                if chunk_driven and not self.runner.fresher_chunk_ready():
+                    return  # no new frame since the last command: the timer's tick will do
+            cmd, source = self.runner.tick_with_source(now)
+            if cmd is None:
+                if self.runner.active:
+                    self.state_label = f"holding: {self.runner.last_error or 'waiting for the first chunk'}"
+                return
+            self.state_label = "running"
+            self._publish_command(cmd)
+            self._last_command = now
+            self.command_meter.record(time.time(), None if source is None else source.image_stamp)
+            if chunk_driven:
+                self.chunk_ticks += 1
+                self.timer.reset()  # re-phase: the next timer tick is one period after this one
+
+    def _publish_command(self, cmd) -> None:
         msg = JointTrajectory(joint_names=[*self.joint_names, self.params["gripper_joint"]])
         msg.header.stamp = self.get_clock().now().to_msg()
         msg.points = [JointTrajectoryPoint(positions=[*map(float, cmd.positions), float(cmd.gripper)],
                                            time_from_start=Duration(seconds=self.period).to_msg())]
         self.pub.publish(msg)
+
+    def _publish_diagnostics(self) -> None:
+        """Command rate, camera->command latency and inference time, for /diagnostics and the bench."""
+        infer_ms = np.array(self.runner.infer_seconds.copy()) * 1e3  # copy(): the worker appends
+        i50, i99 = np.percentile(infer_ms, [50, 99]) if len(infer_ms) else (float("nan"),) * 2
+        expect = diagnostics.StreamExpectation(
+            min_rate_hz=0.8 * self.params["control_rate_hz"] if self.runner.active else 0.0,
+            stale_after_s=max(1.0, 3 * self.period))
+        st = diagnostics.stream_status(
+            f"{self.get_name()}: command out", self.get_fully_qualified_name(), self.command_meter,
+            time.time(), expect,
+            {"mode": "chunk_driven" if self.params["chunk_driven"] else "timer",
+             "chunk_driven_ticks": str(self.chunk_ticks), "latency_measured": str(not self._sim_time),
+             "infer_p50_ms": f"{i50:.2f}", "infer_p99_ms": f"{i99:.2f}", "state": self.state_label})
+        p50 = self.command_meter.latency_percentiles(50)[0] * 1e3
+        if st.level == diagnostics.OK and p50 > self.params["max_latency_ms"]:
+            st.level = diagnostics.WARN
+            st.message += f"; camera->command p50 {p50:.1f} ms above {self.params['max_latency_ms']:.0f} ms"
+        self.diag_pub.publish(diagnostics.array(self.get_clock(), [st]))
 
     # --- skill action -------------------------------------------------------------------
     def _on_goal(self, goal) -> GoalResponse:

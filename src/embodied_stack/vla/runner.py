@@ -10,11 +10,18 @@ in a worker thread, so a slow forward pass never delays a control tick: the tick
 uses whatever chunks already cover the step (ACT temporal ensembling), and when
 none does - or the inputs are stale - it returns ``None`` and the caller sends no
 command (the robot holds its last target).
+
+Provenance: every chunk remembers the newest camera image it was inferred from (its
+receipt time, and the capture stamp the driver wrote in the header), so the node can
+measure camera->command latency and tick early when a chunk from a newer image lands
+(``fresher_chunk_ready``) instead of letting it wait for the next timer period.
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,6 +31,20 @@ from embodied_stack.hardware import JointCommand
 from embodied_stack.vla.policy import InvalidObservation, TemporalEnsembler
 
 Predict = Callable[[dict[str, np.ndarray], np.ndarray, str], np.ndarray]
+#: called by the worker after it added a chunk (argument: that chunk's provenance).
+OnChunk = Callable[["ChunkSource"], None]
+
+
+@dataclass(frozen=True)
+class ChunkSource:
+    """Where a chunk came from: the control step it starts at; when the newest and the oldest
+    of its camera images were received (runner clock); and the newest one's capture stamp (the
+    image header, wall-clock seconds; None when the images carried no stamp)."""
+
+    step: int
+    image_received: float
+    oldest_received: float
+    image_stamp: float | None
 
 
 @dataclass
@@ -64,6 +85,15 @@ class PolicyRunner:
         self._state: np.ndarray | None = None
         self._state_stamp = -np.inf
         self._obs_version = 0
+        self._source_stamp: dict[str, float | None] = {}
+        #: provenance of the chunks in ``ens``, oldest first, pruned like the ensembler's.
+        self._sources: list[ChunkSource] = []
+        #: image receipt time behind the last command (None: no command since start/cancel).
+        self._commanded_received: float | None = None
+        #: predict() durations of the last chunks (s), for diagnostics.
+        self.infer_seconds: deque[float] = deque(maxlen=200)
+        #: provenance of the last chunk the worker added.
+        self.last_chunk: ChunkSource | None = None
 
     # --- goal ---------------------------------------------------------------------------
     def start(self, instruction: str) -> None:
@@ -73,23 +103,33 @@ class PolicyRunner:
         with self._lock:
             self.instruction = instruction
             self.step, self.targets = 0, None
-            self.ens.reset()
+            self._reset_chunks()
 
     def cancel(self) -> None:
         """Stop immediately: the next tick returns None and no chunk in flight is used."""
         with self._lock:
             self.instruction = None
-            self.ens.reset()
+            self._reset_chunks()
             self.targets = None
 
     @property
     def active(self) -> bool:
         return self.instruction is not None
 
+    def _reset_chunks(self) -> None:
+        """Forget every chunk and its provenance (caller holds the lock)."""
+        self.ens.reset()
+        self._sources = []
+        self._commanded_received = None
+
     # --- inputs -------------------------------------------------------------------------
-    def observe_image(self, camera: str, image: np.ndarray, stamp: float) -> None:
+    def observe_image(self, camera: str, image: np.ndarray, stamp: float,
+                      source_stamp: float | None = None) -> None:
+        """``stamp``: receipt time on the runner's clock (freshness); ``source_stamp``: the
+        capture time from the image header (wall-clock s), only carried along for latency."""
         with self._lock:
             self._images[camera], self._image_stamp[camera] = image, stamp
+            self._source_stamp[camera] = source_stamp
             self._obs_version += 1
         self._new_obs.set()
 
@@ -122,26 +162,62 @@ class PolicyRunner:
                 return False
             images, state = dict(self._images), self._state.astype(np.float32)
             step, instruction, version = self.step, self.instruction, self._obs_version
+            source = self._newest_image_source(step)
+        began = time.perf_counter()
         try:
             chunk = self.predict(images, state, instruction)
         except InvalidObservation as e:
             with self._lock:
                 self.last_error = str(e)
-                self.ens.reset()  # never blend old chunks across invalid input
+                self._reset_chunks()  # never blend old chunks across invalid input
             return False
+        self.infer_seconds.append(time.perf_counter() - began)
         with self._lock:
             if self.instruction != instruction or self._obs_version < version:
                 return False  # cancelled or restarted while predicting
             self.ens.add(step, chunk)
+            self._sources = [s for s in self._sources if s.step > step - self.cfg.chunk_size] + [source]
             self.last_error = ""
+            self.last_chunk = source
         return True
 
-    def start_worker(self, clock: Callable[[], float]) -> None:
+    def _newest_image_source(self, step: int) -> ChunkSource:
+        """Provenance of a chunk predicted now from the current images (caller holds the lock)."""
+        received = self._image_stamp.values()
+        stamps = [s for s in self._source_stamp.values() if s is not None]
+        return ChunkSource(step, max(received, default=-np.inf), min(received, default=-np.inf),
+                           max(stamps) if stamps else None)
+
+    def _dominant_source(self, step: int) -> ChunkSource | None:
+        """The newest chunk covering ``step`` (the one the command mostly reflects), or None."""
+        for src in reversed(self._sources):
+            if 0 <= step - src.step < self.cfg.chunk_size:
+                return src
+        return None
+
+    def fresher_chunk_ready(self) -> bool:
+        """True when the newest chunk covering the current step was inferred from images that
+        are *all* newer than every image behind the last command: ticking now gets a new frame
+        to the robot without waiting for the timer. "All": with several cameras, a chunk from
+        the first camera's new image and the others' old ones would tick early, and the next
+        camera's image would make a second one, soon after."""
+        with self._lock:
+            if self.instruction is None:
+                return False
+            src = self._dominant_source(self.step)
+            if src is None:
+                return False
+            return self._commanded_received is None or src.oldest_received > self._commanded_received
+
+    def start_worker(self, clock: Callable[[], float], on_chunk: OnChunk | None = None) -> None:
+        """Run inference on every new observation in a thread; ``on_chunk`` is called from that
+        thread after each chunk is added (the node uses it to tick as soon as a chunk lands)."""
         def loop() -> None:
             while not self._stop.is_set():
                 if self._new_obs.wait(timeout=0.05):
                     self._new_obs.clear()
-                    self.infer_once(clock())
+                    if self.infer_once(clock()) and on_chunk is not None:
+                        on_chunk(self.last_chunk)
 
         self._stop.clear()
         self._worker = threading.Thread(target=loop, name="vla-inference", daemon=True)
@@ -156,18 +232,24 @@ class PolicyRunner:
     # --- control ------------------------------------------------------------------------
     def tick(self, now: float) -> JointCommand | None:
         """The command for this control period, or None (send nothing: hold)."""
+        return self.tick_with_source(now)[0]
+
+    def tick_with_source(self, now: float) -> tuple[JointCommand | None, ChunkSource | None]:
+        """``tick`` plus the provenance of the newest chunk behind the command (None with no
+        command), so the caller can measure camera->command latency."""
         with self._lock:
             if self.instruction is None:
-                return None
+                return None, None
             stale = self._fresh(now)
             if stale:
                 self.last_error = stale
-                self.ens.reset()
+                self._reset_chunks()
                 self.targets = None
-                return None
+                return None, None
             action = self.ens.action(self.step)
             if action is None or not np.all(np.isfinite(action)):
-                return None
+                return None, None
+            source = self._dominant_source(self.step)
             measured = self._state[:5]
             if self.cfg.action_space == "joint_position":
                 targets = np.asarray(action[:5], dtype=np.float64)
@@ -178,5 +260,7 @@ class PolicyRunner:
             targets = np.clip(targets, self.cfg.joint_lower, self.cfg.joint_upper)
             self.targets = targets
             self.step += 1
+            if source is not None:
+                self._commanded_received = source.image_received
             gripper = float(np.clip(0.5 * (action[5] + 1.0), 0.0, 1.0))
-            return JointCommand(positions=targets.copy(), gripper=gripper)
+            return JointCommand(positions=targets.copy(), gripper=gripper), source
