@@ -49,6 +49,18 @@ if [ "$(cat "$venv/.stamp-deps" 2>/dev/null)" != "$deps_hash" ]; then
   say "dependencies installed in $((SECONDS - t0)) s"
 fi
 
+# --- 2b. LeRobot policy adapters (private folder, never the venv's site-packages: see the file) -----
+ad_hash=$(hash_of requirements/adapters.txt)
+if [ "$(cat "$venv/.stamp-adapters" 2>/dev/null)" != "$ad_hash" ]; then
+  say "installing LeRobot policy classes into $venv/lerobot-site (~130 MB, --no-deps)"
+  t0=$SECONDS
+  rm -rf "$venv/lerobot-site"
+  "$venv/bin/python" -m pip install -q --no-deps --disable-pip-version-check --target "$venv/lerobot-site" \
+      -r requirements/adapters.txt 2>&1 | grep -v "is ignored: it is neither" || true
+  echo "$ad_hash" > "$venv/.stamp-adapters"
+  say "adapters installed in $((SECONDS - t0)) s"
+fi
+
 # --- 3. interface package ---------------------------------------------------------------------------
 if_hash=$(hash_of scripts/build_interfaces.sh $(find interfaces -type f | sort))
 if [ "$(cat "$venv/.stamp-interfaces" 2>/dev/null)" != "$if_hash" ]; then

@@ -54,7 +54,9 @@ from embodied_stack.ros.time import to_sec
 from embodied_stack.sim import so_arm
 
 SPECS = [
-    ParamSpec("checkpoint", "checkpoints/vla_tabletop", "VLA checkpoint folder", read_only=True),
+    ParamSpec("checkpoint", "checkpoints/vla_tabletop",
+              "VLA checkpoint folder, or lerobot:<folder>[?cameras=ours:theirs,...] (a LeRobot policy)",
+              read_only=True),
     ParamSpec("camera_names", ["scene", "wrist"], "model camera names, same order as image_topics",
               read_only=True),
     ParamSpec("image_topics", ["/camera/color/image_raw", "/wrist_camera/color/image_raw"],
@@ -91,10 +93,11 @@ class VLAPolicyNode(Node):
     def __init__(self) -> None:
         super().__init__("vla_policy")
         self.params = Parameters(self, SPECS, on_change=self._on_param_change)
-        from embodied_stack.vla.policy import VLAPolicy
+        from embodied_stack.vla.adapters import load_policy
         from embodied_stack.vla.runner import PolicyRunner, RunnerConfig
 
-        self.policy = VLAPolicy(self.params["checkpoint"], threads=self.params["threads"])
+        # our checkpoint folder, or lerobot:<folder>[?cameras=ours:theirs,...] (vla/adapters)
+        self.policy = load_policy(self.params["checkpoint"], threads=self.params["threads"])
         cams = list(self.params["camera_names"])
         if cams != list(self.policy.cfg.model.cameras):
             raise ValueError(f"camera_names {cams} must equal the checkpoint's cameras "
@@ -102,7 +105,7 @@ class VLAPolicyNode(Node):
         if len(self.params["image_topics"]) != len(cams):
             raise ValueError(f"image_topics has {len(self.params['image_topics'])} topics "
                              f"for {len(cams)} cameras")
-        self.policy.encoder.encode("warm up")  # load the language model now, not inside the first goal
+        self.policy.warm_up()  # load the language model now, not inside the first goal
         self.joint_names = list(self.params["joint_names"])
         self.runner = PolicyRunner(self.policy.predict_chunk, RunnerConfig(
             joint_lower=so_arm.JOINT_LOWER.copy(), joint_upper=so_arm.JOINT_UPPER.copy(),

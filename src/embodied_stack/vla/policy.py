@@ -37,6 +37,10 @@ class VLAPolicy:
         self.chunk_size = self.cfg.model.chunk_size
         self.action_dim = self.cfg.model.action_dim
 
+    def warm_up(self, instruction: str = "warm up") -> None:
+        """Load the language model now, not inside the first goal (every policy class has this)."""
+        self.encoder.encode(instruction)
+
     def check_observation(self, images: dict[str, np.ndarray], state: np.ndarray) -> np.ndarray:
         """Validate and return the state as float32; raise InvalidObservation naming the problem."""
         m = self.cfg.model
