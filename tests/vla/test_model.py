@@ -93,3 +93,25 @@ def test_config_rejects_unknown_action_space_and_bad_relative_dims():
         config_from_dict({"model": {"action_space": "ee_pose"}})
     with pytest.raises(ConfigError, match="relative_dims"):
         config_from_dict({"model": {"state_dim": 4, "action_dim": 4, "relative_dims": 5}})
+
+
+def test_aux_query_predicts_privileged_targets_without_changing_the_action_output(tiny_model):
+    cfg = tiny_model
+    cfg.aux_dim = 6
+    net = VLANet(cfg).eval()
+    images, state, lang = [torch.rand(2, 3, 32, 32)], torch.zeros(2, cfg.state_dim), torch.zeros(2, 384)
+    actions, aux = net(images, state, lang, with_aux=True)
+    assert actions.shape == (2, cfg.chunk_size, cfg.action_dim) and aux.shape == (2, 6)
+    assert torch.allclose(net(images, state, lang), actions)  # inference path = the same chunk
+
+
+def test_language_normalisation_centres_on_the_training_instructions(tiny_model):
+    cfg = tiny_model
+    cfg.normalise_language = True
+    net = VLANet(cfg)
+    common = torch.randn(384)
+    emb = common + 0.01 * torch.randn(10, 384)  # near-identical sentences, like our instructions
+    net.set_language_stats(emb)
+    assert torch.allclose(net.language_mean, emb.mean(0))
+    centred = (emb - net.language_mean) / net.language_scale
+    assert abs(float(centred.pow(2).sum(-1).mean()) - 1.0) < 1e-4  # unit RMS: the differences now dominate

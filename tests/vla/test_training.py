@@ -93,3 +93,21 @@ def test_init_from_starts_with_the_checkpoint_weights_and_stats(tiny_config, enc
     tiny_config.model.d_model = 64
     with pytest.raises(ValueError, match="init_from"):
         train(tiny_config, progress=False, buffer=buf, encoder=encoder)
+
+
+def test_auxiliary_targets_train_and_must_match_aux_dim(tiny_config, encoder, tmp_path):
+    """Any float feature can be an auxiliary target; a size mismatch is a clear error."""
+    tiny_config.model.aux_dim = 3
+    tiny_config.model.normalise_language = True
+    tiny_config.data.aux_features = ["observation.state"]
+    buf = DemoBuffer.from_datasets(tiny_config.data.datasets, tiny_config.model, tiny_config.data.aux_features)
+    assert buf.aux.shape == (48, 3) and "aux" in buf.stats()
+    ckpt = train(tiny_config, progress=False, buffer=buf, encoder=encoder)
+    policy = VLAPolicy(str(ckpt))
+    chunk = policy.predict_chunk({CAM: np.zeros((32, 32, 3), np.uint8)}, np.zeros(3), "open the drawer")
+    assert chunk.shape == (4, 2) and np.all(np.isfinite(chunk))
+    assert float(policy.model.language_scale) > 0
+
+    tiny_config.model.aux_dim = 4
+    with pytest.raises(ValueError, match="aux_dim"):
+        DemoBuffer.from_datasets(tiny_config.data.datasets, tiny_config.model, tiny_config.data.aux_features)

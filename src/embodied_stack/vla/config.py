@@ -51,6 +51,15 @@ class ModelConfig:
     dropout: float = 0.1
     #: language embedding size (all-MiniLM-L6-v2 = 384).
     language_dim: int = 384
+    #: centre instruction embeddings on the training instructions' mean and scale them to unit RMS
+    #: (stats stored in the checkpoint). Sentence embeddings of "put the green cylinder in the bin" and
+    #: "put the purple ball in the bin" share ~90 % of their direction; centring leaves the part that
+    #: names the object, which is what the policy must ground. False for checkpoints made before it.
+    normalise_language: bool = False
+    #: size of an auxiliary prediction from one extra decoder query (0 = none): privileged simulator
+    #: facts (e.g. the named object's position) supervised in training only, so the features the
+    #: action queries read must locate what the instruction names. Inference ignores it.
+    aux_dim: int = 0
 
 
 @dataclass
@@ -67,6 +76,9 @@ class DataConfig:
     state_noise: float = 0.05
     #: paraphrases generated per instruction (embedded once at start; 0 = instructions verbatim).
     paraphrases: int = 8
+    #: dataset features concatenated into the auxiliary target (their sizes must sum to model.aux_dim),
+    #: e.g. [privileged.target_position, privileged.place_position].
+    aux_features: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -80,6 +92,8 @@ class TrainConfig:
     #: linear warm-up steps, then cosine decay to 10 % of lr.
     warmup_steps: int = 500
     grad_clip: float = 1.0
+    #: weight of the auxiliary L1 loss (normalised units) beside the action-chunk loss.
+    aux_weight: float = 1.0
     #: torch intra-op threads (the machine is shared; 1-2 is polite).
     threads: int = 2
     log_every: int = 50

@@ -31,33 +31,39 @@ class Batch:
     language: torch.Tensor  # (B, language_dim)
     actions: torch.Tensor  # (B, K, action_dim) raw units
     pad: torch.Tensor  # (B, K) bool, True where the chunk ran past the episode end
+    aux: torch.Tensor | None = None  # (B, aux_dim) raw units, privileged training targets
 
 
 class DemoBuffer:
     """Frames of one or more LeRobotDatasets: images per camera, state, action, instruction id."""
 
     def __init__(self, images: dict[str, np.ndarray], state: np.ndarray, action: np.ndarray,
-                 episode_end: np.ndarray, task_id: np.ndarray, tasks: list[str]) -> None:
+                 episode_end: np.ndarray, task_id: np.ndarray, tasks: list[str],
+                 aux: np.ndarray | None = None) -> None:
         self.images = images  # camera -> (N, H, W, 3) uint8
         self.state = state.astype(np.float32)  # (N, S)
         self.action = action.astype(np.float32)  # (N, A)
         self.episode_end = episode_end.astype(np.int64)  # (N,) exclusive end index of the frame's episode
         self.task_id = task_id.astype(np.int64)  # (N,) index into tasks
         self.tasks = tasks
+        self.aux = None if aux is None else aux.astype(np.float32)  # (N, aux_dim) or None
 
     def __len__(self) -> int:
         return len(self.action)
 
     @classmethod
-    def from_datasets(cls, roots: list[str], model: ModelConfig) -> DemoBuffer:
-        """Decode datasets written by ``LeRobotDatasetWriter``; features must match ``model``."""
+    def from_datasets(cls, roots: list[str], model: ModelConfig, aux_features: list[str] | None = None
+                      ) -> DemoBuffer:
+        """Decode datasets written by ``LeRobotDatasetWriter``; features must match ``model``;
+        ``aux_features`` are concatenated per frame into the auxiliary target (``model.aux_dim``)."""
         from embodied_stack import paths
         from embodied_stack.datasets import LeRobotDataset
 
         if not roots:
             raise ValueError("no datasets given; set data.datasets in the config to LeRobotDataset folders")
         images: dict[str, list[np.ndarray]] = {cam: [] for cam in model.cameras}
-        state, action, ends, task_ids = [], [], [], []
+        state, action, ends, task_ids, aux = [], [], [], [], []
+        aux_features = list(aux_features or [])
         tasks: list[str] = []
         offset = 0
         for root in roots:
@@ -70,6 +76,14 @@ class DemoBuffer:
             for cam in model.cameras:
                 if f"observation.images.{cam}" not in feats:
                     raise ValueError(f"{root} has no camera {cam!r}; it has {ds.meta.video_keys}")
+            missing = [k for k in aux_features if k not in feats]
+            if missing:
+                raise ValueError(f"{root} lacks the auxiliary feature(s) {missing} (data.aux_features); "
+                                 "record the dataset again with a generator that writes them")
+            aux_dim = sum(int(np.prod(feats[k]["shape"])) for k in aux_features)
+            if aux_dim != model.aux_dim:
+                raise ValueError(f"data.aux_features {aux_features} have {aux_dim} values per frame, "
+                                 f"model.aux_dim is {model.aux_dim}")
             for ep in ds.episodes:
                 idx = ds.episode_frames(ep)
                 frames = [ds[i] for i in idx]  # the episode's video is decoded once (cached)
@@ -80,11 +94,14 @@ class DemoBuffer:
                     images[cam].append(_resize(ds.episode_video(ep, f"observation.images.{cam}"), model.image_size))
                 state.append(np.stack([f["observation.state"] for f in frames]))
                 action.append(np.stack([f["action"] for f in frames]))
+                if aux_features:
+                    aux.append(np.stack([np.concatenate([np.ravel(f[k]) for k in aux_features]) for f in frames]))
                 offset += len(idx)
                 ends.append(np.full(len(idx), offset))
                 task_ids.append(np.full(len(idx), tasks.index(task)))
         return cls({c: np.concatenate(v) for c, v in images.items()}, np.concatenate(state),
-                   np.concatenate(action), np.concatenate(ends), np.concatenate(task_ids), tasks)
+                   np.concatenate(action), np.concatenate(ends), np.concatenate(task_ids), tasks,
+                   aux=np.concatenate(aux) if aux_features else None)
 
     def stats(self, model: ModelConfig | None = None) -> dict[str, dict[str, np.ndarray]]:
         """Mean/std of the state and of the actions *as the network predicts them*: with
@@ -100,8 +117,11 @@ class DemoBuffer:
                 a[:, :r] -= self.state[:, :r]
                 parts.append(a)
             action = np.concatenate(parts)
-        return {"observation.state": {"mean": self.state.mean(0), "std": self.state.std(0)},
-                "action": {"mean": action.mean(0), "std": action.std(0)}}
+        out = {"observation.state": {"mean": self.state.mean(0), "std": self.state.std(0)},
+               "action": {"mean": action.mean(0), "std": action.std(0)}}
+        if self.aux is not None:
+            out["aux"] = {"mean": self.aux.mean(0), "std": self.aux.std(0)}
+        return out
 
 
 def _resize(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -121,6 +141,10 @@ class InstructionBank:
         for task in tasks:
             texts = [task] + [paraphrase(task, rng) for _ in range(paraphrases)]
             self.variants.append(torch.from_numpy(np.stack([encoder.encode(t) for t in texts])))
+
+    def all_embeddings(self) -> torch.Tensor:
+        """Every instruction and paraphrase embedding, (N, language_dim): the language statistics."""
+        return torch.cat(self.variants)
 
     def sample(self, task_ids: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         out = []
@@ -171,4 +195,5 @@ def sample_batch(buf: DemoBuffer, bank: InstructionBank, model: ModelConfig, dat
                  language=bank.sample(torch.from_numpy(buf.task_id[idx]), gen) if augment
                  else torch.stack([bank.variants[t][0] for t in buf.task_id[idx].tolist()]),
                  actions=torch.from_numpy(buf.action[steps]),
-                 pad=torch.from_numpy(pad))
+                 pad=torch.from_numpy(pad),
+                 aux=torch.from_numpy(buf.aux[idx]) if buf.aux is not None else None)

@@ -144,6 +144,14 @@ class VLANet(nn.Module):
         for name, dim in (("state", cfg.state_dim), ("action", cfg.action_dim)):
             self.register_buffer(f"{name}_mean", torch.zeros(dim))
             self.register_buffer(f"{name}_std", torch.ones(dim))
+        if cfg.normalise_language:
+            self.register_buffer("language_mean", torch.zeros(cfg.language_dim))
+            self.register_buffer("language_scale", torch.ones(()))
+        if cfg.aux_dim:
+            self.aux_query = nn.Parameter(torch.randn(1, 1, d) * 0.02)
+            self.aux_head = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, cfg.aux_dim))
+            self.register_buffer("aux_mean", torch.zeros(cfg.aux_dim))
+            self.register_buffer("aux_std", torch.ones(cfg.aux_dim))
 
     def set_stats(self, stats: dict[str, dict[str, torch.Tensor]]) -> None:
         """Copy mean/std of ``observation.state`` and ``action`` (std floored at 1e-3)."""
@@ -151,6 +159,18 @@ class VLANet(nn.Module):
             getattr(self, f"{name}_mean").copy_(torch.as_tensor(stats[key]["mean"], dtype=torch.float32))
             getattr(self, f"{name}_std").copy_(
                 torch.as_tensor(stats[key]["std"], dtype=torch.float32).clamp(min=1e-3))
+
+    def set_language_stats(self, embeddings: torch.Tensor) -> None:
+        """Mean and RMS scale of the training instructions' embeddings (N, language_dim)."""
+        if not self.cfg.normalise_language:
+            return
+        mean = embeddings.mean(0)
+        self.language_mean.copy_(mean)
+        self.language_scale.copy_((embeddings - mean).pow(2).sum(-1).mean().sqrt().clamp(min=1e-6))
+
+    def set_aux_stats(self, mean, std) -> None:
+        self.aux_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
+        self.aux_std.copy_(torch.as_tensor(std, dtype=torch.float32).clamp(min=1e-3))
 
     def normalise_state(self, state: torch.Tensor) -> torch.Tensor:
         return (state - self.state_mean) / self.state_std
@@ -176,11 +196,27 @@ class VLANet(nn.Module):
             actions = torch.cat([actions[..., :r] + state[:, None, :r], actions[..., r:]], dim=-1)
         return actions
 
-    def forward(self, images: list[torch.Tensor], state: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
+    def forward(self, images: list[torch.Tensor], state: torch.Tensor, language: torch.Tensor,
+                with_aux: bool = False):
         """images: one (B, 3, H, W) float tensor in [0, 1] per camera (config order);
-        state: (B, state_dim) normalised; language: (B, language_dim) embedding."""
+        state: (B, state_dim) normalised; language: (B, language_dim) embedding.
+        Returns the (B, K, action_dim) chunk, or (chunk, aux prediction) with ``with_aux``
+        (a flag, not a second method, so DistributedDataParallel sees one forward)."""
+        actions, aux = self.forward_with_aux(images, state, language)
+        return (actions, aux) if with_aux else actions
+
+    def forward_with_aux(self, images: list[torch.Tensor], state: torch.Tensor, language: torch.Tensor
+                         ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(actions (B, K, action_dim), auxiliary prediction (B, aux_dim) or None), normalised."""
+        if self.cfg.normalise_language:
+            language = (language - self.language_mean) / self.language_scale
         tokens = [self.lang_proj(language).unsqueeze(1), self.state_proj(state).unsqueeze(1)]
         tokens += [self.image_proj(self.vision(img, language)) for img in images]
         memory = self.encoder(torch.cat(tokens, dim=1) + self.pos)
-        out = self.decoder(self.queries.expand(state.shape[0], -1, -1), memory)
-        return self.head(out)
+        queries = self.queries.expand(state.shape[0], -1, -1)
+        if self.cfg.aux_dim:
+            queries = torch.cat([queries, self.aux_query.expand(state.shape[0], -1, -1)], dim=1)
+        out = self.decoder(queries, memory)
+        k = self.cfg.chunk_size
+        aux = self.aux_head(out[:, k]) if self.cfg.aux_dim else None
+        return self.head(out[:, :k]), aux

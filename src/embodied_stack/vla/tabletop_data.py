@@ -54,15 +54,29 @@ def _check_action_space(action_space: str) -> None:
         raise ValueError(f"action_space {action_space!r} unknown; use one of {ACTION_SPACES}")
 
 
+#: Simulator ground truth stored beside each frame for auxiliary training targets only (never a
+#: policy input): where the named object and the named container are, in the arm's base frame (m).
+PRIVILEGED = ("privileged.target_position", "privileged.place_position")
+
+
 def features(action_space: str = "joint_position") -> dict[str, dict]:
     _check_action_space(action_space)
     joint_names = JOINTS if action_space == "joint_position" else [f"d_{j}" for j in JOINTS]
     feats = {"observation.state": {"dtype": "float32", "shape": (STATE_DIM,), "names": [*JOINTS, "gripper"]},
              "action": {"dtype": "float32", "shape": (ACTION_DIM,), "names": [*joint_names, "gripper"]}}
+    for key in PRIVILEGED:
+        feats[key] = {"dtype": "float32", "shape": (3,), "names": ["x", "y", "z"]}
     for cam in CAMERAS:
         feats[f"observation.images.{cam}"] = {"dtype": "video", "shape": (IMAGE_SIZE, IMAGE_SIZE, 3),
                                               "names": ["height", "width", "channel"]}
     return feats
+
+
+def privileged(env) -> dict[str, np.ndarray]:
+    """Ground-truth positions of the instruction's object and container (m, world = base frame)."""
+    u = env.unwrapped
+    return {PRIVILEGED[0]: u.world.object_position(u.target_object).astype(np.float32),
+            PRIVILEGED[1]: u.world.object_position(u.container).astype(np.float32)}
 
 
 def observation(obs: dict) -> dict[str, np.ndarray]:
@@ -130,7 +144,7 @@ def generate(root: str, episodes: int, seed: int = 0, language: str = "both",
             while True:
                 clean = np.asarray(expert.act(), dtype=np.float32)
                 o = observation(obs)
-                frames.append({**o, "action": expert_label(env, clean, action_space)})
+                frames.append({**o, **privileged(env), "action": expert_label(env, clean, action_space)})
                 if ens is not None:
                     images = {c: o[f"observation.images.{c}"] for c in policy.cfg.model.cameras}
                     ens.add(step, policy.predict_chunk(images, o["observation.state"], info["instruction"]))

@@ -28,17 +28,23 @@ from embodied_stack.vla.language import InstructionEncoder
 from embodied_stack.vla.model import VLANet
 
 
-def chunk_loss(model: VLANet, batch, state_noise: float, gen: torch.Generator | None) -> torch.Tensor:
-    """Masked L1 between predicted and demonstrated chunks, in normalised action units."""
+def chunk_loss(model: VLANet, batch, state_noise: float, gen: torch.Generator | None,
+               aux_weight: float = 0.0) -> torch.Tensor:
+    """Masked L1 between predicted and demonstrated chunks, in normalised action units, plus
+    ``aux_weight`` x L1 of the auxiliary prediction (normalised) when the model has one."""
     net = model.module if hasattr(model, "module") else model
     state = net.normalise_state(batch.state)
     if state_noise > 0 and gen is not None:
         state = state + torch.randn(state.shape, generator=gen) * state_noise
-    pred = model(batch.images, state, batch.language)
+    pred, aux = model(batch.images, state, batch.language, with_aux=True) if net.cfg.aux_dim \
+        else (model(batch.images, state, batch.language), None)
     target = net.encode_actions(batch.actions, batch.state)
     err = F.l1_loss(pred, target, reduction="none").mean(-1)
     valid = (~batch.pad).float()
-    return (err * valid).sum() / valid.sum().clamp(min=1.0)
+    loss = (err * valid).sum() / valid.sum().clamp(min=1.0)
+    if aux is not None and batch.aux is not None and aux_weight > 0:
+        loss = loss + aux_weight * F.l1_loss(aux, (batch.aux - net.aux_mean) / net.aux_std)
+    return loss
 
 
 def _lr_lambda(cfg: VLAConfig):
@@ -78,13 +84,20 @@ def train(cfg: VLAConfig, resume: bool = False, progress: bool = True,
     out = paths.resolve(t.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     last = out / "last"
-    buffer = buffer or DemoBuffer.from_datasets(cfg.data.datasets, cfg.model)
+    buffer = buffer or DemoBuffer.from_datasets(cfg.data.datasets, cfg.model, cfg.data.aux_features)
     encoder = encoder or InstructionEncoder()
     bank = InstructionBank(buffer.tasks, encoder, cfg.data.paraphrases, seed=t.seed)
 
     torch.manual_seed(t.seed)
     model = VLANet(cfg.model)
-    model.set_stats(buffer.stats(cfg.model))
+    stats = buffer.stats(cfg.model)
+    model.set_stats(stats)
+    model.set_language_stats(bank.all_embeddings())
+    if cfg.model.aux_dim:
+        if "aux" not in stats:
+            raise ValueError(f"model.aux_dim is {cfg.model.aux_dim} but the data has no auxiliary targets; "
+                             "set data.aux_features")
+        model.set_aux_stats(stats["aux"]["mean"], stats["aux"]["std"])
     if t.init_from and not resume:
         init, _, _ = load_checkpoint(t.init_from)
         if init.cfg != cfg.model:
@@ -130,7 +143,8 @@ def train(cfg: VLAConfig, resume: bool = False, progress: bool = True,
             batch.images = [i.to(device) for i in batch.images]
             batch.state, batch.language = batch.state.to(device), batch.language.to(device)
             batch.actions, batch.pad = batch.actions.to(device), batch.pad.to(device)
-        loss = chunk_loss(ddp, batch, cfg.data.state_noise, gen)
+            batch.aux = batch.aux.to(device) if batch.aux is not None else None
+        loss = chunk_loss(ddp, batch, cfg.data.state_noise, gen, t.aux_weight)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
