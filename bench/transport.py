@@ -116,8 +116,10 @@ def run_pair(kind: str, rate: float, seconds: float, reliable: bool, profile: st
     env.pop("FASTDDS_DEFAULT_PROFILES_FILE", None)
     env.update(dds_environment(profile))
     args = [kind, str(rate), str(seconds), "1" if reliable else "0"]
-    sub = subprocess.Popen([sys.executable, __file__, "--role", "sub", *args], env=env, stdout=subprocess.PIPE, text=True)
-    pub = subprocess.Popen([sys.executable, __file__, "--role", "pub", *args], env=env, stdout=subprocess.PIPE, text=True)
+    sub = subprocess.Popen([sys.executable, __file__, "--role", "sub", *args], env=env,
+                           stdout=subprocess.PIPE, text=True)
+    pub = subprocess.Popen([sys.executable, __file__, "--role", "pub", *args], env=env,
+                           stdout=subprocess.PIPE, text=True)
     pub_out, _ = pub.communicate(timeout=seconds + 60)
     open(done, "w").close()
     sub_out, _ = sub.communicate(timeout=60)

@@ -64,9 +64,11 @@ def main() -> None:
     policy = VLAPolicy(ckpt)
     m = policy.cfg.model
     params = sum(p.numel() for p in policy.model.parameters()) / 1e6
-    print(f"model: {ckpt}  ({params:.2f} M params, {len(m.cameras)} camera(s) {m.image_size[0]}x{m.image_size[1]}, "
+    print(f"model: {ckpt}  ({params:.2f} M params, {len(m.cameras)} camera(s) "
+          f"{m.image_size[0]}x{m.image_size[1]}, "
           f"chunk K={m.chunk_size}); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(f"{'threads':>7} {'p50 ms':>8} {'p99 ms':>8} {'Hz (infer every step)':>22} {'Hz (async chunks)':>18}")
+    print(f"{'threads':>7} {'p50 ms':>8} {'p99 ms':>8} {'Hz (infer every step)':>22} "
+          f"{'Hz (async chunks)':>18}")
     for threads in (1, 2):
         ms = measure(policy, threads, args.n)
         p50, p99 = np.percentile(ms, 50), np.percentile(ms, 99)

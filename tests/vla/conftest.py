@@ -55,5 +55,6 @@ def tiny_dataset(tmp_path_factory) -> str:
 def tiny_config(tiny_dataset, tmp_path) -> VLAConfig:
     return VLAConfig(model=_tiny_model(),
                      data=DataConfig(datasets=[tiny_dataset], shift_px=2, paraphrases=2),
-                     train=TrainConfig(output_dir=str(tmp_path / "run"), steps=8, batch_size=8, warmup_steps=2,
+                     train=TrainConfig(output_dir=str(tmp_path / "run"), steps=8, batch_size=8,
+                                       warmup_steps=2,
                                        threads=1, log_every=1, save_every=4))

@@ -100,7 +100,8 @@ def test_auxiliary_targets_train_and_must_match_aux_dim(tiny_config, encoder, tm
     tiny_config.model.aux_dim = 3
     tiny_config.model.normalise_language = True
     tiny_config.data.aux_features = ["observation.state"]
-    buf = DemoBuffer.from_datasets(tiny_config.data.datasets, tiny_config.model, tiny_config.data.aux_features)
+    data = tiny_config.data
+    buf = DemoBuffer.from_datasets(data.datasets, tiny_config.model, data.aux_features)
     assert buf.aux.shape == (48, 3) and "aux" in buf.stats()
     ckpt = train(tiny_config, progress=False, buffer=buf, encoder=encoder)
     policy = VLAPolicy(str(ckpt))
@@ -110,4 +111,4 @@ def test_auxiliary_targets_train_and_must_match_aux_dim(tiny_config, encoder, tm
 
     tiny_config.model.aux_dim = 4
     with pytest.raises(ValueError, match="aux_dim"):
-        DemoBuffer.from_datasets(tiny_config.data.datasets, tiny_config.model, tiny_config.data.aux_features)
+        DemoBuffer.from_datasets(data.datasets, tiny_config.model, data.aux_features)

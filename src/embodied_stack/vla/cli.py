@@ -81,7 +81,8 @@ def _demos_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--noise", type=float, default=0.0,
                    help="tabletop: DART execution noise, max per-episode std in action units (e.g. 0.4)")
     p.add_argument("--dagger-policy",
-                   help="tabletop: checkpoint that drives the arm while the expert labels every frame (DAgger)")
+                   help="tabletop: checkpoint that drives the arm while the expert labels every frame "
+                        "(DAgger)")
 
 
 def _demos(args: argparse.Namespace) -> int:

@@ -135,7 +135,8 @@ def config_from_dict(data: dict, source: str = "config") -> VLAConfig:
         raise ConfigError(f"{source}: model.relative_dims must be 0..min(state_dim, action_dim), "
                           f"got {model.relative_dims}")
     if model.action_space not in ACTION_SPACES:
-        raise ConfigError(f"{source}: model.action_space {model.action_space!r} unknown; use one of {ACTION_SPACES}")
+        raise ConfigError(f"{source}: model.action_space {model.action_space!r} unknown; "
+                          f"use one of {ACTION_SPACES}")
     return VLAConfig(model=model,
                      data=from_dict(DataConfig, dict(data.get("data") or {}), f"{source}: data"),
                      train=from_dict(TrainConfig, dict(data.get("train") or {}), f"{source}: train"))

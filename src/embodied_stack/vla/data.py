@@ -71,7 +71,8 @@ class DemoBuffer:
             feats = ds.meta.features
             for key, dim in (("observation.state", model.state_dim), ("action", model.action_dim)):
                 if key not in feats or tuple(feats[key]["shape"]) != (dim,):
-                    raise ValueError(f"{root}: feature {key!r} must have shape ({dim},) to match the model config, "
+                    raise ValueError(f"{root}: feature {key!r} must have shape ({dim},) to match the model "
+                                     "config, "
                                      f"dataset has {feats.get(key, {}).get('shape')}")
             for cam in model.cameras:
                 if f"observation.images.{cam}" not in feats:
@@ -91,11 +92,13 @@ class DemoBuffer:
                 if task not in tasks:
                     tasks.append(task)
                 for cam in model.cameras:
-                    images[cam].append(_resize(ds.episode_video(ep, f"observation.images.{cam}"), model.image_size))
+                    video = ds.episode_video(ep, f"observation.images.{cam}")
+                    images[cam].append(_resize(video, model.image_size))
                 state.append(np.stack([f["observation.state"] for f in frames]))
                 action.append(np.stack([f["action"] for f in frames]))
                 if aux_features:
-                    aux.append(np.stack([np.concatenate([np.ravel(f[k]) for k in aux_features]) for f in frames]))
+                    aux.append(np.stack([np.concatenate([np.ravel(f[k]) for k in aux_features])
+                                         for f in frames]))
                 offset += len(idx)
                 ends.append(np.full(len(idx), offset))
                 task_ids.append(np.full(len(idx), tasks.index(task)))
@@ -135,7 +138,8 @@ def _resize(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 class InstructionBank:
     """Embeddings of every task instruction and ``n`` paraphrases of each, computed once."""
 
-    def __init__(self, tasks: list[str], encoder: InstructionEncoder, paraphrases: int, seed: int = 0) -> None:
+    def __init__(self, tasks: list[str], encoder: InstructionEncoder, paraphrases: int,
+                 seed: int = 0) -> None:
         rng = random.Random(seed)
         self.variants: list[torch.Tensor] = []
         for task in tasks:
@@ -163,7 +167,8 @@ def augment_images(images: torch.Tensor, cfg: DataConfig, gen: torch.Generator) 
         dx = torch.randint(0, 2 * p + 1, (b,), generator=gen).tolist()
         dy = torch.randint(0, 2 * p + 1, (b,), generator=gen).tolist()
         # per-sample slices: ~20x cheaper than one fancy-indexed gather at batch 64
-        images = torch.stack([padded[i, :, y:y + h, x:x + w] for i, (x, y) in enumerate(zip(dx, dy, strict=True))])
+        images = torch.stack([padded[i, :, y:y + h, x:x + w]
+                              for i, (x, y) in enumerate(zip(dx, dy, strict=True))])
     if cfg.color_jitter > 0:
         s = cfg.color_jitter
         bright = 1 + (torch.rand(b, 1, 1, 1, generator=gen) * 2 - 1) * s

@@ -177,9 +177,11 @@ def evaluate_tabletop(policy: VLAPolicy, episodes: int, seed: int, video_dir: st
     for lang, (w, n) in sorted(by_lang.items()):
         lo, hi = wilson_interval(w, n)
         per_task[f"pick_place[{lang}]"] = {"success": w / n, "n": n, "ci95": [lo, hi]}
-        log(f"{'pick_place[' + lang + ']':28s} {w:3d}/{n:<3d} {100 * w / n:5.1f}%  [{100 * lo:5.1f}, {100 * hi:5.1f}]")
+        log(f"{'pick_place[' + lang + ']':28s} {w:3d}/{n:<3d} {100 * w / n:5.1f}%  "
+            f"[{100 * lo:5.1f}, {100 * hi:5.1f}]")
     lo, hi = wilson_interval(wins, episodes)
-    log(f"{'MEAN':28s} {wins:3d}/{episodes:<3d} {100 * wins / episodes:5.1f}%  [{100 * lo:5.1f}, {100 * hi:5.1f}]"
+    log(f"{'MEAN':28s} {wins:3d}/{episodes:<3d} {100 * wins / episodes:5.1f}%  "
+        f"[{100 * lo:5.1f}, {100 * hi:5.1f}]"
         f"  ({time.monotonic() - began:.0f} s)")
     return {"per_task": per_task, "mean_success": wins / episodes, "ci95": [lo, hi], "episodes": episodes}
 

@@ -43,7 +43,8 @@ DIFFICULTY_GROUPS: dict[str, tuple[str, ...]] = {
         "basketball-v3", "bin-picking-v3", "box-close-v3", "coffee-pull-v3", "coffee-push-v3", "hammer-v3",
         "peg-insert-side-v3", "push-wall-v3", "soccer-v3", "sweep-v3", "sweep-into-v3",
     ),
-    "hard": ("assembly-v3", "hand-insert-v3", "pick-out-of-hole-v3", "pick-place-v3", "push-v3", "push-back-v3"),
+    "hard": ("assembly-v3", "hand-insert-v3", "pick-out-of-hole-v3", "pick-place-v3", "push-v3",
+             "push-back-v3"),
     "very_hard": ("shelf-place-v3", "disassemble-v3", "stick-pull-v3", "stick-push-v3", "pick-place-wall-v3"),
 }
 MT50_TASKS: tuple[str, ...] = tuple(t for group in DIFFICULTY_GROUPS.values() for t in group)

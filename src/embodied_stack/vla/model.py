@@ -78,7 +78,8 @@ class ImportedEncoder(nn.Module):
 
         parts = spec.split(":", 3)
         if len(parts) < 3:
-            raise ValueError(f"vision_backbone {spec!r} must be 'import:<module>:<callable>[:<weights path>]'")
+            raise ValueError(f"vision_backbone {spec!r} must be "
+                             "'import:<module>:<callable>[:<weights path>]'")
         try:
             factory = getattr(importlib.import_module(parts[1]), parts[2])
         except (ImportError, AttributeError) as exc:
@@ -128,17 +129,20 @@ class VLANet(nn.Module):
         self.vision = build_vision_encoder(cfg)
         self.image_proj = nn.Linear(self.vision.out_dim, d)
         with torch.no_grad():
-            n_cells = self.vision(torch.zeros(1, 3, *cfg.image_size), torch.zeros(1, cfg.language_dim)).shape[1]
+            probe = torch.zeros(1, 3, *cfg.image_size)
+            n_cells = self.vision(probe, torch.zeros(1, cfg.language_dim)).shape[1]
         n_tokens = 2 + n_cells * len(cfg.cameras)
         self.pos = nn.Parameter(torch.randn(1, n_tokens, d) * 0.02)
         self.state_proj = nn.Linear(cfg.state_dim, d)
         self.lang_proj = nn.Linear(cfg.language_dim, d)
         self.encoder = nn.TransformerEncoder(
-            nn.TransformerEncoderLayer(d, cfg.n_heads, cfg.ff_dim, cfg.dropout, batch_first=True, norm_first=True),
+            nn.TransformerEncoderLayer(d, cfg.n_heads, cfg.ff_dim, cfg.dropout, batch_first=True,
+                                       norm_first=True),
             cfg.n_encoder_layers, enable_nested_tensor=False)
         self.queries = nn.Parameter(torch.randn(1, cfg.chunk_size, d) * 0.02)
         self.decoder = nn.TransformerDecoder(
-            nn.TransformerDecoderLayer(d, cfg.n_heads, cfg.ff_dim, cfg.dropout, batch_first=True, norm_first=True),
+            nn.TransformerDecoderLayer(d, cfg.n_heads, cfg.ff_dim, cfg.dropout, batch_first=True,
+                                       norm_first=True),
             cfg.n_decoder_layers)
         self.head = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, cfg.action_dim))
         for name, dim in (("state", cfg.state_dim), ("action", cfg.action_dim)):

@@ -77,7 +77,8 @@ class VLAPolicy:
             tensors.append(img.clamp(0, 1))
         lang = torch.from_numpy(self.encoder.encode(instruction)).unsqueeze(0)
         raw = torch.from_numpy(state).unsqueeze(0)
-        out = self.model.decode_actions(self.model(tensors, self.model.normalise_state(raw), lang), raw)[0].numpy()
+        out = self.model(tensors, self.model.normalise_state(raw), lang)
+        out = self.model.decode_actions(out, raw)[0].numpy()
         if not np.all(np.isfinite(out)):
             raise InvalidObservation("the model produced NaN/inf actions; refusing to command them")
         return out

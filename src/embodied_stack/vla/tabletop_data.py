@@ -94,7 +94,8 @@ def expert_label(env, native_action: np.ndarray, action_space: str) -> np.ndarra
     from embodied_stack.sim import so_arm
 
     arm, a = env.unwrapped.arm, np.clip(native_action, -1.0, 1.0)
-    q = np.clip(arm.joint_targets + a[:5] * env.unwrapped.max_joint_delta, so_arm.JOINT_LOWER, so_arm.JOINT_UPPER)
+    q = np.clip(arm.joint_targets + a[:5] * env.unwrapped.max_joint_delta, so_arm.JOINT_LOWER,
+                so_arm.JOINT_UPPER)
     return np.append(q, a[5]).astype(np.float32)
 
 
@@ -124,13 +125,13 @@ def generate(root: str, episodes: int, seed: int = 0, language: str = "both",
     """
     from embodied_stack.datasets import LeRobotDatasetWriter
     from embodied_stack.sim.experts import make_expert
-
     from embodied_stack.vla.policy import TemporalEnsembler
 
     _check_action_space(action_space)
     env = make_env("train", language)
     expert = make_expert(env)
-    writer = LeRobotDatasetWriter.create(root, fps=FPS, features=features(action_space), robot_type="so101_sim")
+    writer = LeRobotDatasetWriter.create(root, fps=FPS, features=features(action_space),
+                                         robot_type="so101_sim")
     rng = np.random.default_rng(seed)
     written, s = 0, seed
     try:
