@@ -68,7 +68,8 @@ def build_parser(registry: CommandRegistry) -> argparse.ArgumentParser:
                 groups[prefix] = p.add_subparsers(dest="_".join(prefix), metavar="SUBCOMMAND",
                                                   required=True)
         # help strings are %-formatted by argparse (so "%%" means "%"), descriptions are not
-        sub = groups[cmd.path[:-1]].add_parser(cmd.path[-1], help=cmd.help, description=cmd.help.replace("%%", "%"))
+        sub = groups[cmd.path[:-1]].add_parser(cmd.path[-1], help=cmd.help,
+                                               description=cmd.help.replace("%%", "%"))
         cmd.configure(sub)
         sub.set_defaults(_run=cmd.run)
     return parser

@@ -29,7 +29,8 @@ class Check:
     required: bool = True
 
 
-def _subprocess_check(code: str, timeout: float = 60.0, env: dict[str, str] | None = None) -> tuple[bool, str]:
+def _subprocess_check(code: str, timeout: float = 60.0,
+                      env: dict[str, str] | None = None) -> tuple[bool, str]:
     try:
         r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,
                            env={**os.environ, **(env or {})})
@@ -69,7 +70,8 @@ def check_messages() -> Check:
         except ImportError:
             missing.append(p)
     return Check("ROS message packages", not missing, "all present" if not missing else f"missing {missing}",
-                 f"{SETUP}  # or: pip install " + " ".join(f"ros-jazzy-{m.replace('_', '-')}" for m in missing))
+                 f"{SETUP}  # or: pip install "
+                 + " ".join(f"ros-jazzy-{m.replace('_', '-')}" for m in missing))
 
 
 def check_interfaces() -> Check:
@@ -100,7 +102,8 @@ def check_mujoco() -> Check:
         "<geom type=\"box\" size=\".1 .1 .1\"/><camera name=\"c\" pos=\"0 -1 0.3\" xyaxes=\"1 0 0 0 0.3 1\"/>"
         "</worldbody></mujoco>'); d = mujoco.MjData(m); r = mujoco.Renderer(m, 32, 32);"
         "mujoco.mj_forward(m, d); r.update_scene(d, 'c'); img = r.render(); r.close();"
-        "print(f'mujoco {mujoco.__version__} renders with MUJOCO_GL=' + __import__('os').environ['MUJOCO_GL'])",
+        "print(f'mujoco {mujoco.__version__} renders with MUJOCO_GL='"
+        " + __import__('os').environ['MUJOCO_GL'])",
         env={"MUJOCO_GL": gl})
     return Check("MuJoCo headless rendering", ok, detail,
                  "apt-get install -y libegl1 libgl1 libegl-mesa0 libgl1-mesa-dri && export MUJOCO_GL=egl")
@@ -120,7 +123,8 @@ def check_torch() -> Check:
 
 def check_open3d() -> Check:
     ok, detail = _subprocess_check("import open3d; print('open3d', open3d.__version__)")
-    return Check("open3d", ok, detail, "apt-get install -y libusb-1.0-0 libgomp1 && pip install open3d-cpu==0.20.0")
+    return Check("open3d", ok, detail,
+                 "apt-get install -y libusb-1.0-0 libgomp1 && pip install open3d-cpu==0.20.0")
 
 
 def check_module(name: str, fix: str, required: bool = True) -> Check:
@@ -169,4 +173,5 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(registry: CommandRegistry) -> None:
     registry.add(("doctor",), configure=lambda p: None, run=_run,
-                 help="check rclpy, rmw, interfaces, MuJoCo GL, torch, open3d and say how to fix what is missing")
+                 help="check rclpy, rmw, interfaces, MuJoCo GL, torch, open3d "
+                      "and say how to fix what is missing")

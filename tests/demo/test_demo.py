@@ -15,7 +15,8 @@ from embodied_stack import paths
 def test_demo_runs_end_to_end_and_writes_a_video(tmp_path):
     assert (paths.checkpoints_dir() / "vla_tabletop").is_dir(), "the shipped default checkpoint is missing"
     proc = subprocess.run(
-        [sys.executable, "-m", "embodied_stack.cli", "demo", "--seed", "3", "--timeout", "6", "--out", str(tmp_path)],
+        [sys.executable, "-m", "embodied_stack.cli", "demo", "--seed", "3", "--timeout", "6",
+         "--out", str(tmp_path)],
         capture_output=True, text=True, timeout=240, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]

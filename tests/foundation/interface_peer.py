@@ -43,7 +43,8 @@ class Peer(Node):
             handle.publish_feedback(ExecuteSkill.Feedback(progress=(i + 1) / steps, state="moving"))
             time.sleep(0.05)
         handle.succeed()
-        return ExecuteSkill.Result(success=True, message=f"{handle.request.skill} done", duration_s=steps * 0.05)
+        return ExecuteSkill.Result(success=True, message=f"{handle.request.skill} done",
+                                   duration_s=steps * 0.05)
 
 
 def main() -> None:

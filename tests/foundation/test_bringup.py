@@ -64,8 +64,9 @@ def _alive(pid: int) -> bool:
 
 
 def _launch(args, **kw) -> subprocess.Popen:
-    return subprocess.Popen(CLI + ["launch", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True, **kw)
+    return subprocess.Popen(CLI + ["launch", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True,
+                            **kw)
 
 
 def test_ctrl_c_stops_every_node():
@@ -104,7 +105,8 @@ def test_required_node_death_stops_stack_with_exit_1(tmp_path):
 def test_respawn_restarts_a_dead_node(tmp_path):
     stack = _write_stack(tmp_path, """
         nodes:
-          - {name: flaky, executable: heartbeat, parameters: {rate_hz: -1.0}, respawn: true, respawn_delay_s: 0.2}
+          - {name: flaky, executable: heartbeat, parameters: {rate_hz: -1.0},
+             respawn: true, respawn_delay_s: 0.2}
     """)
     proc = _launch([stack, "--duration", "12"])
     out, _ = proc.communicate(timeout=60)

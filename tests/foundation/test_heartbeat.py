@@ -47,7 +47,8 @@ def test_two_nodes_see_each_other_and_stop_cleanly(harness):
     harness.node.create_subscription(DiagnosticArray, "/diagnostics", on_diag, qos.EVENTS)
     try:
         ok = harness.spin_until(lambda: all(
-            statuses.get(f"{n}: peer {p}") is not None and statuses[f"{n}: peer {p}"].level == DiagnosticStatus.OK
+            statuses.get(f"{n}: peer {p}") is not None
+            and statuses[f"{n}: peer {p}"].level == DiagnosticStatus.OK
             and int(dict((kv.key, kv.value) for kv in statuses[f"{n}: peer {p}"].values)["count"]) > 5
             for n, p in (("hb_a", "hb_b"), ("hb_b", "hb_a"))), timeout=25)
         assert ok, f"peers never healthy: { {k: v.message for k, v in statuses.items()} }"
@@ -55,7 +56,8 @@ def test_two_nodes_see_each_other_and_stop_cleanly(harness):
         assert 0 < float(values["latency_p50_ms"]) < 100, values
         # b dies -> a reports it as an error
         assert stop_process(b, signal.SIGTERM)[0] == 0
-        assert harness.spin_until(lambda: statuses["hb_a: peer hb_b"].level == DiagnosticStatus.ERROR, timeout=10)
+        assert harness.spin_until(lambda: statuses["hb_a: peer hb_b"].level == DiagnosticStatus.ERROR,
+                                  timeout=10)
         assert "no heartbeat" in statuses["hb_a: peer hb_b"].message
     finally:
         code_a, out_a = stop_process(a, signal.SIGINT)

@@ -30,7 +30,8 @@ def test_custom_messages_and_skill_action_across_processes(peer):
         h.node.create_subscription(DetectedObjectArray, "objects", got.append, qos.EVENTS)
         assert h.spin_until(lambda: got, timeout=25), "no DetectedObjectArray from the peer process"
         obj = got[-1].objects[0]
-        assert (obj.id, obj.label, obj.attributes[0].value, round(obj.pose.position.x, 3)) == ("obj_1", "cube", "red", 0.3)
+        assert ((obj.id, obj.label, obj.attributes[0].value, round(obj.pose.position.x, 3))
+                == ("obj_1", "cube", "red", 0.3))
 
         client = ActionClient(h.node, ExecuteSkill, "execute_skill")
         assert h.spin_until(client.server_is_ready, timeout=15)

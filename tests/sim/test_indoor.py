@@ -136,7 +136,7 @@ def test_mobile_manipulation_world_carries_the_arm():
     """The indoor world code runs the mobile-manipulation MJCF unchanged; the arm rides on the base."""
     w = IndoorWorld(IndoorConfig.from_yaml(model="sim/worlds/mobile_manipulation.xml"))
     base, arm = w.model.body("base_link").id, w.model.body("arm_base_link").id
-    for i in range(100):
+    for _ in range(100):
         w.robot.send_base_velocity(BaseVelocity(vx=0.4, wz=0.6))
         w.step()
     rot = w.data.xmat[base].reshape(3, 3)

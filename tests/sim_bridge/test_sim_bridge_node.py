@@ -68,9 +68,9 @@ def _subscribe(h, topics):
 
 def test_tabletop_bridge_publishes_and_obeys_the_arm(harness, tmp_path):
     proc = _launch_bridge(tmp_path, "tabletop")
-    topics = {"/joint_states": JointState, "/camera/color/image_raw": Image, "/camera/color/camera_info": CameraInfo,
-              "/camera/depth/image_rect_raw": Image, "/wrist_camera/color/image_raw": Image,
-              "/wrist_camera/depth/image_rect_raw": Image}
+    topics = {"/joint_states": JointState, "/camera/color/image_raw": Image,
+              "/camera/color/camera_info": CameraInfo, "/camera/depth/image_rect_raw": Image,
+              "/wrist_camera/color/image_raw": Image, "/wrist_camera/depth/image_rect_raw": Image}
     subs = _subscribe(harness, topics)
     gt = Latest()
     harness.node.create_subscription(DetectedObjectArray, "/sim/ground_truth/objects", gt, qos.EVENTS)

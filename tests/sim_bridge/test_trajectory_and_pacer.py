@@ -10,7 +10,8 @@ from embodied_stack.sim_bridge.pacer import RealTimePacer
 
 def test_follower_interpolates_from_current_and_holds_last():
     f = TrajectoryFollower(["a", "b"])
-    f.set([TrajectoryPoint(11.0, np.array([1.0, 2.0]), 1.0), TrajectoryPoint(12.0, np.array([2.0, 2.0]), 0.0)],
+    f.set([TrajectoryPoint(11.0, np.array([1.0, 2.0]), 1.0),
+           TrajectoryPoint(12.0, np.array([2.0, 2.0]), 0.0)],
           now=10.0, current=np.zeros(2), current_gripper=0.0)
     assert np.allclose(f.sample(10.5).positions, [0.5, 1.0]) and f.sample(10.5).gripper == 0.5
     assert np.allclose(f.sample(11.5).positions, [1.5, 2.0])
@@ -24,7 +25,8 @@ def test_follower_orders_joints_by_name_and_reads_gripper():
 
 
 @pytest.mark.parametrize("names,values,reason", [
-    (["a"], [1.0], "missing"), (["a", "b", "c"], [1, 2, 3], "unknown"), (["a", "b"], [1.0], "joint names but"),
+    (["a"], [1.0], "missing"), (["a", "b", "c"], [1, 2, 3], "unknown"),
+    (["a", "b"], [1.0], "joint names but"),
     (["a", "b"], [np.nan, 1.0], "NaN")])
 def test_follower_rejects_bad_points(names, values, reason):
     with pytest.raises(CommandRejected, match=reason):

@@ -15,6 +15,7 @@ ROS-free: it only starts processes, so it is tested without a ROS graph.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -167,10 +168,8 @@ class StackRunner:
         running = [c for c in self.children if c.proc is not None and c.proc.poll() is None]
         for sig, wait_s in ((signal.SIGINT, self.grace_s), (signal.SIGTERM, 2.0), (signal.SIGKILL, 2.0)):
             for c in running:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(c.proc.pid, sig)
-                except ProcessLookupError:
-                    pass
             end = time.monotonic() + wait_s
             while time.monotonic() < end and any(c.proc.poll() is None for c in running):
                 time.sleep(0.05)

@@ -105,7 +105,8 @@ def launch_node_kwargs(node: NodeSpec) -> dict[str, Any]:
         "package": "embodied_stack",
         "executable": node.executable,
         "name": node.name,
-        "parameters": [str(f) for f in node.resolved_params_files()] + ([node.parameters] if node.parameters else []),
+        "parameters": [str(f) for f in node.resolved_params_files()]
+        + ([node.parameters] if node.parameters else []),
         "remappings": list(node.remappings.items()),
         "respawn": node.respawn,
         "respawn_delay": node.respawn_delay_s,

@@ -24,4 +24,5 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(registry: CommandRegistry) -> None:
     registry.add(("demo",), configure=_configure, run=_run,
-                 help="run the stack in simulation end to end (sim bridge -> perception -> VLA) and record a video")
+                 help="run the stack in simulation end to end (sim bridge -> perception -> VLA) "
+                      "and record a video")

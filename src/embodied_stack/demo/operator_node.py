@@ -58,7 +58,8 @@ def _gt_from_msg(msg: DetectedObjectArray) -> list[GroundTruthObject]:
         p, q = o.pose.position, o.pose.orientation
         attrs = {kv.key: kv.value for kv in o.attributes}
         out.append(GroundTruthObject(name=o.id, label=o.label, color=attrs.get("color", ""),
-                                     position=np.array([p.x, p.y, p.z]), quaternion_xyzw=np.array([q.x, q.y, q.z, q.w]),
+                                     position=np.array([p.x, p.y, p.z]),
+                                     quaternion_xyzw=np.array([q.x, q.y, q.z, q.w]),
                                      size=np.array([o.size.x, o.size.y, o.size.z])))
     return out
 
@@ -98,7 +99,8 @@ class DemoOperator(Node):
                 self.get_logger().warning(f"unrecordable image: {e}", throttle_duration_sec=2.0)
 
     def judge(self) -> bool:
-        return self.task is not None and bool(self.ground_truth) and pick_place_success(self.ground_truth, *self.task)
+        return (self.task is not None and bool(self.ground_truth)
+                and pick_place_success(self.ground_truth, *self.task))
 
     def _publish_success(self) -> None:
         if self.task is not None:
@@ -127,7 +129,8 @@ class DemoOperator(Node):
         ready = self.spin_until(lambda: bool(self.ground_truth) and self.image_count > 0
                                 and self.skill.server_is_ready(), wait_s)
         if not ready:
-            raise RuntimeError(f"stack not ready after {wait_s:.0f} s: ground truth={bool(self.ground_truth)}, "
+            raise RuntimeError(f"stack not ready after {wait_s:.0f} s: "
+                               f"ground truth={bool(self.ground_truth)}, "
                                f"images={self.image_count}, policy server={self.skill.server_is_ready()}")
         target, text = self.choose_task(np.random.default_rng(seed), language)
         self.task = (target.name, "bowl")
@@ -144,7 +147,8 @@ class DemoOperator(Node):
 
         self.frames, self.recording = [], True
         t0 = time.monotonic()
-        send = self.skill.send_goal_async(ExecuteSkill.Goal(skill="pick_place", instruction=text, timeout_s=timeout_s),
+        send = self.skill.send_goal_async(ExecuteSkill.Goal(skill="pick_place", instruction=text,
+                                                            timeout_s=timeout_s),
                                           feedback_callback=lambda f: None)
         if not self.spin_until(send.done, 10.0) or not send.result().accepted:
             raise RuntimeError("the VLA policy rejected the goal")

@@ -57,7 +57,8 @@ class TrajectoryFollower:
         unknown = sorted(set(by_name) - set(self.joint_names) - {GRIPPER_JOINT})
         missing = [j for j in self.joint_names if j not in by_name]
         if unknown or missing:
-            raise CommandRejected(f"trajectory joints must be {self.joint_names} (+ optional '{GRIPPER_JOINT}'); "
+            raise CommandRejected(f"trajectory joints must be {self.joint_names} "
+                                  f"(+ optional '{GRIPPER_JOINT}'); "
                                   f"unknown {unknown}, missing {missing}")
         positions = np.array([by_name[j] for j in self.joint_names], dtype=np.float64)
         gripper = by_name.get(GRIPPER_JOINT)
@@ -98,7 +99,8 @@ class TrajectoryFollower:
         for a, b in pairwise(pts):
             if t <= b.time:
                 w = (t - a.time) / (b.time - a.time)
-                grip = b.gripper if a.gripper is None or b.gripper is None else (1 - w) * a.gripper + w * b.gripper
+                grip = (b.gripper if a.gripper is None or b.gripper is None
+                        else (1 - w) * a.gripper + w * b.gripper)
                 return JointCommand((1 - w) * a.positions + w * b.positions, grip)
         last = pts[-1]
         return JointCommand(last.positions.copy(), last.gripper)

@@ -68,7 +68,7 @@ def evaluate(checkpoint: str | Path, episodes: int = 10, seed: int = 0,
             lengths.append(n)
             successes.append(bool(info.get("is_success", False)))
             for key, value in info.items():
-                if isinstance(value, (int, float, np.floating)) and not isinstance(value, bool):
+                if isinstance(value, int | float | np.floating) and not isinstance(value, bool):
                     finals.setdefault(key, []).append(float(value))
     finally:
         env.close()

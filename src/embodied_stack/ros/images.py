@@ -44,7 +44,9 @@ def image_to_numpy(msg: Image) -> np.ndarray:
     rows = buf[: msg.step * msg.height].reshape(msg.height, msg.step)[:, :row]
     arr = np.ascontiguousarray(rows).view(dtype.newbyteorder(">" if msg.is_bigendian else "<"))
     arr = arr.astype(dtype, copy=False)
-    return arr.reshape(msg.height, msg.width) if channels == 1 else arr.reshape(msg.height, msg.width, channels)
+    if channels == 1:
+        return arr.reshape(msg.height, msg.width)
+    return arr.reshape(msg.height, msg.width, channels)
 
 
 def rgb_from_image(msg: Image) -> np.ndarray:

@@ -48,7 +48,8 @@ class ParamSpec:
                 d.integer_range = [IntegerRange(from_value=int(max(lo, -2**62)), to_value=int(min(hi, 2**62)),
                                                 step=1)]
             elif isinstance(self.default, float):
-                d.floating_point_range = [FloatingPointRange(from_value=float(lo), to_value=float(hi), step=0.0)]
+                d.floating_point_range = [FloatingPointRange(from_value=float(lo), to_value=float(hi),
+                                                             step=0.0)]
         if self.choices is not None:
             d.additional_constraints = f"one of {list(self.choices)}"
         return d
@@ -56,7 +57,7 @@ class ParamSpec:
     def validate(self, value: Any) -> str | None:
         """Error message for ``value``, or None. Duplicates rclpy's range check so the
         message also names the parameter and the range (rclpy's does not say which)."""
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, int | float) and not isinstance(value, bool):
             if self.min is not None and value < self.min:
                 return f"{self.name}={value} is below the minimum {self.min}"
             if self.max is not None and value > self.max:

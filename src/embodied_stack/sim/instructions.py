@@ -37,7 +37,8 @@ TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
                "move the {obj} onto the target by pushing it", "nudge the {obj} onto the marker",
                "shove the {obj} to the marked spot", "push the {obj} until it is on the target"),
         "zh": ("把{obj}推到目标位置", "将{obj}推到标记处", "把{obj}推进圆圈里", "推动{obj}到目标上",
-               "把{obj}推到那个标记上", "将{obj}推向目标区域", "把{obj}推到标出的位置", "把{obj}一直推到目标上"),
+               "把{obj}推到那个标记上", "将{obj}推向目标区域", "把{obj}推到标出的位置",
+               "把{obj}一直推到目标上"),
     },
     "pick_place": {
         "en": ("put the {obj} in the {place}", "place the {obj} into the {place}",
@@ -45,7 +46,8 @@ TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
                "move the {obj} to the {place}", "put the {obj} inside the {place}",
                "grab the {obj} and place it in the {place}", "store the {obj} in the {place}"),
         "zh": ("把{obj}放进{place}里", "将{obj}放到{place}里", "拿起{obj}放进{place}", "把{obj}放入{place}中",
-               "把{obj}拿到{place}里", "把{obj}放在{place}里面", "抓起{obj}放到{place}里", "把{obj}收进{place}"),
+               "把{obj}拿到{place}里", "把{obj}放在{place}里面", "抓起{obj}放到{place}里",
+               "把{obj}收进{place}"),
     },
 }
 

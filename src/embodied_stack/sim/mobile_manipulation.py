@@ -63,7 +63,7 @@ class MobileManipulationWorld(IndoorWorld):
     name = "mobile_manipulation"
 
     def __init__(self, config: MobileManipulationConfig | str | Path | None = None) -> None:
-        if config is None or isinstance(config, (str, Path)):
+        if config is None or isinstance(config, str | Path):
             config = MobileManipulationConfig.from_yaml(config or DEFAULT_CONFIG)
         self.mm_config = config
         super().__init__(config.indoor)

@@ -92,7 +92,7 @@ class CameraRig:
             self._renderer = None
 
     def __del__(self) -> None:  # best effort; explicit close() is preferred
-        try:
+        try:  # noqa: SIM105 - contextlib may already be torn down when __del__ runs at interpreter exit
             self.close()
         except Exception:
             pass

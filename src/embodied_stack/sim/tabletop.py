@@ -217,7 +217,7 @@ class TabletopWorld(SimWorld):
     name = "tabletop"
 
     def __init__(self, config: TabletopConfig | str | Path | None = None) -> None:
-        if config is None or isinstance(config, (str, Path)):
+        if config is None or isinstance(config, str | Path):
             config = TabletopConfig.from_yaml(config or DEFAULT_CONFIG)
         self.config = config
         self.model = mujoco.MjModel.from_xml_path(str(paths.resolve(config.model)))

@@ -71,5 +71,5 @@ class SimWorld(abc.ABC):
     def ground_truth_people(self) -> list[GroundTruthPerson]:
         return []
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook: a no-op unless the world holds native resources
         """Free renderers and other native resources."""

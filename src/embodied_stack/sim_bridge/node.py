@@ -60,7 +60,8 @@ SPECS = [
     ParamSpec("world", "tabletop", "world to simulate", choices=sorted(WORLDS), read_only=True),
     ParamSpec("world_config", "", "world YAML (''= the world's default under config/sim/)", read_only=True),
     ParamSpec("seed", 0, "world reset seed", min=0, max=2**31 - 1),
-    ParamSpec("real_time_factor", 1.0, "sim seconds per wall second (0 = as fast as possible)", min=0.0, max=100.0),
+    ParamSpec("real_time_factor", 1.0, "sim seconds per wall second (0 = as fast as possible)",
+              min=0.0, max=100.0),
     ParamSpec("publish_clock", False, "publish /clock and stamp with sim time (consumers: use_sim_time)"),
     ParamSpec("state_rate_hz", 50.0, "joint_states / odom / imu rate (capped by the control rate), Hz",
               min=1.0, max=1000.0),
@@ -91,7 +92,8 @@ class SimBridgeNode(Node):
         self._pending_trajectory: JointTrajectory | None = None
         self._twist: tuple[float, BaseVelocity] | None = None  # (receive time, command)
         self.rejected = 0
-        self.follower = TrajectoryFollower(self.arm.joint_names, p["trajectory_stale_s"]) if self.arm else None
+        self.follower = (TrajectoryFollower(self.arm.joint_names, p["trajectory_stale_s"])
+                         if self.arm else None)
         self.loop_meter = RateMeter(100)
         self.camera_meter = RateMeter(30)
         self.pacer = RealTimePacer(self.world.control_dt, p["real_time_factor"])
@@ -106,7 +108,8 @@ class SimBridgeNode(Node):
         if self.base:
             self.pub_odom = self.create_publisher(Odometry, "/odom", qos.SENSOR)
             self.pub_imu = self.create_publisher(Imu, "/imu/data", qos.SENSOR)
-            self.pub_scan = self.create_publisher(LaserScan, "/scan", qos.SENSOR) if self.base.has_lidar else None
+            self.pub_scan = (self.create_publisher(LaserScan, "/scan", qos.SENSOR)
+                             if self.base.has_lidar else None)
             self.create_subscription(Twist, "/cmd_vel", self._on_twist, qos.COMMAND, callback_group=group)
         namespaces = dict(item.split(":", 1) for item in p["camera_topics"] if item)
         self.camera_pubs = {}
@@ -116,7 +119,8 @@ class SimBridgeNode(Node):
                 self.camera_pubs[cam] = tuple(self.create_publisher(t, f"{ns}/{s}", qos.SENSOR) for t, s in (
                     (Image, "color/image_raw"), (CameraInfo, "color/camera_info"),
                     (Image, "depth/image_rect_raw"), (CameraInfo, "depth/camera_info")))
-        self.pub_gt_objects = self.create_publisher(DetectedObjectArray, "/sim/ground_truth/objects", qos.EVENTS)
+        self.pub_gt_objects = self.create_publisher(DetectedObjectArray, "/sim/ground_truth/objects",
+                                                    qos.EVENTS)
         self.pub_gt_people = self.create_publisher(TrackedPersonArray, "/sim/ground_truth/people", qos.EVENTS)
         self.create_service(SetBool, "~/estop", self._on_estop, callback_group=group)
         self.create_service(Trigger, "~/reset", self._on_reset, callback_group=group)
@@ -125,7 +129,8 @@ class SimBridgeNode(Node):
         self._thread = threading.Thread(target=self._loop, name="sim_loop", daemon=True)
         self._thread.start()
         self.get_logger().info(
-            f"world '{p['world']}' at {1 / self.world.control_dt:.0f} Hz control, robots {list(self.robots)}, "
+            f"world '{p['world']}' at {1 / self.world.control_dt:.0f} Hz control, "
+            f"robots {list(self.robots)}, "
             f"cameras {list(self.camera_pubs)}, real_time_factor {p['real_time_factor']}")
 
     # --- time ---------------------------------------------------------------------------------
@@ -151,7 +156,8 @@ class SimBridgeNode(Node):
             self._estop = bool(req.data)
             self._pending_trajectory, self._twist = None, None
         self.get_logger().warning(f"e-stop {'ENGAGED' if req.data else 'released'}")
-        res.success, res.message = True, "e-stop engaged: all commands ignored" if req.data else "e-stop released"
+        res.success = True
+        res.message = "e-stop engaged: all commands ignored" if req.data else "e-stop released"
         return res
 
     def _on_reset(self, req: Trigger.Request, res: Trigger.Response) -> Trigger.Response:
@@ -263,7 +269,8 @@ class SimBridgeNode(Node):
             s = self.arm.read_state()
             js = self._header(JointState(), now, "")
             js.name = list(s.joint_names) + ([GRIPPER_JOINT] if s.gripper is not None else [])
-            js.position = [float(v) for v in s.joint_positions] + ([float(s.gripper)] if s.gripper is not None else [])
+            js.position = ([float(v) for v in s.joint_positions]
+                           + ([float(s.gripper)] if s.gripper is not None else []))
             js.velocity = [float(v) for v in s.joint_velocities] + ([0.0] if s.gripper is not None else [])
             js.effort = [float(v) for v in s.joint_efforts] + ([0.0] if s.gripper is not None else [])
             self.pub_joints.publish(js)
@@ -273,12 +280,14 @@ class SimBridgeNode(Node):
                 odom = self._header(Odometry(), now, "odom")
                 odom.child_frame_id = self._frame("base_link")
                 p, q = s.base_pose[:3], s.base_pose[3:]
-                odom.pose.pose.position.x, odom.pose.pose.position.y, odom.pose.pose.position.z = map(float, p)
+                pos = odom.pose.pose.position
+                pos.x, pos.y, pos.z = map(float, p)
                 o = odom.pose.pose.orientation
                 o.x, o.y, o.z, o.w = map(float, q)
                 if s.base_twist is not None:
                     t = odom.twist.twist
-                    t.linear.x, t.linear.y, t.linear.z, t.angular.x, t.angular.y, t.angular.z = map(float, s.base_twist)
+                    (t.linear.x, t.linear.y, t.linear.z,
+                     t.angular.x, t.angular.y, t.angular.z) = map(float, s.base_twist)
                 self.pub_odom.publish(odom)
             if s.imu is not None:
                 imu = self._header(Imu(), now, "imu_link")

@@ -15,7 +15,8 @@ from collections.abc import Callable
 
 class RealTimePacer:
     def __init__(self, control_dt: float, real_time_factor: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         if control_dt <= 0:
             raise ValueError(f"control_dt must be > 0 s, got {control_dt}")
         if real_time_factor < 0:

@@ -69,7 +69,8 @@ class SpaceMouseTeleop(Teleoperator):
 
     def _connect(self) -> None:
         self.fd = open_input_device(self.path, self._given_fd, "SpaceMouse",
-                                    "add a udev rule giving your user access to hidraw devices of vendor 256f/046d")
+                                    "add a udev rule giving your user access to hidraw devices "
+                                    "of vendor 256f/046d")
 
     def _disconnect(self) -> None:
         if self.fd is not None and self._given_fd is None:
