@@ -115,3 +115,26 @@ def test_language_normalisation_centres_on_the_training_instructions(tiny_model)
     assert torch.allclose(net.language_mean, emb.mean(0))
     centred = (emb - net.language_mean) / net.language_scale
     assert abs(float(centred.pow(2).sum(-1).mean()) - 1.0) < 1e-4  # unit RMS: the differences now dominate
+
+
+def test_spatial_softmax_keypoints_find_a_bright_spot():
+    """The expected coordinates of a peaked map are the peak's position in [-1, 1]."""
+    from embodied_stack.vla.model import SpatialSoftmax
+
+    ss = SpatialSoftmax(1, 1)
+    torch.nn.init.ones_(ss.proj.weight)
+    torch.nn.init.zeros_(ss.proj.bias)
+    x = torch.zeros(1, 1, 9, 9)
+    x[0, 0, 2, 6] = 50.0  # row 2 (y = -0.5), column 6 (x = 0.5)
+    xy = ss(x)
+    assert torch.allclose(xy, torch.tensor([[0.5, -0.5]]), atol=1e-3)
+
+
+def test_keypoints_add_one_token_per_camera(tiny_model):
+    cfg = tiny_model
+    cfg.keypoints, cfg.keypoint_block = 8, 0
+    net = VLANet(cfg).eval()
+    plain = VLANet(tiny_model.__class__(**{**tiny_model.__dict__, "keypoints": 0}))
+    assert net.pos.shape[1] == plain.pos.shape[1] + 1
+    out = net([torch.rand(2, 3, 32, 32)], torch.zeros(2, cfg.state_dim), torch.zeros(2, cfg.language_dim))
+    assert out.shape == (2, cfg.chunk_size, cfg.action_dim)

@@ -42,6 +42,10 @@ class ModelConfig:
     #: per-block strides; a leading 4 is a 4x4 patchify stem (3x fewer FLOPs than a 5x5 stride-2
     #: conv at 96 px, which matters when training on 1-2 CPU threads). 96 px -> 6x6 = 36 tokens.
     cnn_strides: tuple[int, ...] = (4, 2, 2, 1)
+    #: spatial-softmax keypoints (expected x, y of K learned maps) from CNN block ``keypoint_block``,
+    #: added as one token per camera: sub-cell object positions (see model.SpatialSoftmax). 0 = off.
+    keypoints: int = 0
+    keypoint_block: int = 1
     #: width of every token in the fusion transformer.
     d_model: int = 128
     n_heads: int = 4

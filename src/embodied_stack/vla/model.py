@@ -43,23 +43,63 @@ class FiLMConvBlock(nn.Module):
         return torch.relu(x * (1 + gamma) + beta)
 
 
-class CNNEncoder(nn.Module):
-    """Small from-scratch CNN: (B, 3, H, W) in [0, 1] -> (B, h*w, C) tokens."""
+class SpatialSoftmax(nn.Module):
+    """Feature map -> K keypoints: a 1x1 conv makes K maps, a softmax over each map gives the
+    expected (x, y) in [-1, 1] (Levine et al. 2016; robomimic's default image encoder).
 
-    def __init__(self, channels: tuple[int, ...], strides: tuple[int, ...], cond_dim: int) -> None:
+    Why: the policy must know *where* the named object is to within a centimetre, while the
+    last CNN map is 4x4 cells; expected coordinates over a finer, language-FiLMed map are
+    sub-cell precise and a keypoint can become "the green cylinder" by conditioning alone.
+    """
+
+    def __init__(self, c_in: int, keypoints: int) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(c_in, keypoints, 1)
+        self.log_temperature = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, _, h, w = x.shape
+        logits = self.proj(x).flatten(2) / self.log_temperature.exp()  # (B, K, h*w)
+        attn = torch.softmax(logits, dim=-1)
+        ys = torch.linspace(-1.0, 1.0, h, device=x.device, dtype=x.dtype)
+        xs = torch.linspace(-1.0, 1.0, w, device=x.device, dtype=x.dtype)
+        grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
+        ex = (attn * grid_x.reshape(1, 1, -1)).sum(-1)
+        ey = (attn * grid_y.reshape(1, 1, -1)).sum(-1)
+        return torch.cat([ex, ey], dim=-1)  # (B, 2K)
+
+
+class CNNEncoder(nn.Module):
+    """Small from-scratch CNN: (B, 3, H, W) in [0, 1] -> (B, h*w [+1], C) tokens.
+
+    With ``keypoints`` > 0, spatial-softmax keypoints of block ``keypoint_block``'s output
+    become one extra token (appended last)."""
+
+    def __init__(self, channels: tuple[int, ...], strides: tuple[int, ...], cond_dim: int,
+                 keypoints: int = 0, keypoint_block: int = 1) -> None:
         super().__init__()
         if len(channels) != len(strides):
             raise ValueError(f"cnn_channels {channels} and cnn_strides {strides} must have the same length")
+        if keypoints and not 0 <= keypoint_block < len(channels):
+            raise ValueError(f"keypoint_block {keypoint_block} must index one of the {len(channels)} "
+                             "CNN blocks")
         chans = (3, *channels)
         self.blocks = nn.ModuleList(
             FiLMConvBlock(chans[i], chans[i + 1], strides[i], cond_dim) for i in range(len(channels)))
         self.out_dim = channels[-1]
+        self.keypoint_block = keypoint_block
+        self.keypoints = SpatialSoftmax(channels[keypoint_block], keypoints) if keypoints else None
+        self.keypoint_proj = nn.Linear(2 * keypoints, self.out_dim) if keypoints else None
 
     def forward(self, image: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         x = image * 2.0 - 1.0
-        for block in self.blocks:
+        kp = None
+        for i, block in enumerate(self.blocks):
             x = block(x, cond)
-        return x.flatten(2).transpose(1, 2)
+            if self.keypoints is not None and i == self.keypoint_block:
+                kp = self.keypoint_proj(self.keypoints(x)).unsqueeze(1)
+        tokens = x.flatten(2).transpose(1, 2)
+        return tokens if kp is None else torch.cat([tokens, kp], dim=1)
 
 
 class ImportedEncoder(nn.Module):
@@ -112,7 +152,8 @@ class ImportedEncoder(nn.Module):
 
 def build_vision_encoder(cfg: ModelConfig) -> nn.Module:
     if cfg.vision_backbone == "cnn":
-        return CNNEncoder(cfg.cnn_channels, cfg.cnn_strides, cfg.language_dim)
+        return CNNEncoder(cfg.cnn_channels, cfg.cnn_strides, cfg.language_dim, cfg.keypoints,
+                          cfg.keypoint_block)
     if cfg.vision_backbone.startswith("import:"):
         return ImportedEncoder(cfg.vision_backbone, cfg.image_size)
     raise ValueError(f"unknown vision_backbone {cfg.vision_backbone!r}; use 'cnn' or "
