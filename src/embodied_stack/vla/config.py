@@ -60,6 +60,12 @@ class ModelConfig:
     #: "put the purple ball in the bin" share ~90 % of their direction; centring leaves the part that
     #: names the object, which is what the policy must ground. False for checkpoints made before it.
     normalise_language: bool = False
+    #: size of a goal input (0 = none): where the skill's target and place are (m, base frame), given
+    #: by perception's grounding of the instruction on the robot and by the simulator in training.
+    #: One token. Why: grounding "the green cylinder" to a position is perception's job (and it does
+    #: it 98 % right, bench/perception_eval.py); learning it from 64 px pixels is what kept the
+    #: end-to-end policy at <= 5 % (see the tabletop checkpoint's README).
+    goal_dim: int = 0
     #: size of an auxiliary prediction from one extra decoder query (0 = none): privileged simulator
     #: facts (e.g. the named object's position) supervised in training only, so the features the
     #: action queries read must locate what the instruction names. Inference ignores it.
@@ -80,6 +86,11 @@ class DataConfig:
     state_noise: float = 0.05
     #: paraphrases generated per instruction (embedded once at start; 0 = instructions verbatim).
     paraphrases: int = 8
+    #: dataset features concatenated into the goal input, each optionally sliced ("name[0:2]" = x, y),
+    #: taken at the *first* frame of each episode (the skill's goal is fixed when it starts).
+    goal_features: list[str] = field(default_factory=list)
+    #: Gaussian noise (m) on the goal in training: perception's grounding error (p90 3 mm) and more.
+    goal_noise: float = 0.005
     #: dataset features concatenated into the auxiliary target (their sizes must sum to model.aux_dim),
     #: e.g. [privileged.target_position, privileged.place_position].
     aux_features: list[str] = field(default_factory=list)

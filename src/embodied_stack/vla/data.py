@@ -32,6 +32,7 @@ class Batch:
     actions: torch.Tensor  # (B, K, action_dim) raw units
     pad: torch.Tensor  # (B, K) bool, True where the chunk ran past the episode end
     aux: torch.Tensor | None = None  # (B, aux_dim) raw units, privileged training targets
+    goal: torch.Tensor | None = None  # (B, goal_dim) raw units, the skill's goal input
 
 
 class DemoBuffer:
@@ -39,7 +40,7 @@ class DemoBuffer:
 
     def __init__(self, images: dict[str, np.ndarray], state: np.ndarray, action: np.ndarray,
                  episode_end: np.ndarray, task_id: np.ndarray, tasks: list[str],
-                 aux: np.ndarray | None = None) -> None:
+                 aux: np.ndarray | None = None, goal: np.ndarray | None = None) -> None:
         self.images = images  # camera -> (N, H, W, 3) uint8
         self.state = state.astype(np.float32)  # (N, S)
         self.action = action.astype(np.float32)  # (N, A)
@@ -47,23 +48,26 @@ class DemoBuffer:
         self.task_id = task_id.astype(np.int64)  # (N,) index into tasks
         self.tasks = tasks
         self.aux = None if aux is None else aux.astype(np.float32)  # (N, aux_dim) or None
+        self.goal = None if goal is None else goal.astype(np.float32)  # (N, goal_dim) or None
 
     def __len__(self) -> int:
         return len(self.action)
 
     @classmethod
-    def from_datasets(cls, roots: list[str], model: ModelConfig, aux_features: list[str] | None = None
-                      ) -> DemoBuffer:
+    def from_datasets(cls, roots: list[str], model: ModelConfig, aux_features: list[str] | None = None,
+                      goal_features: list[str] | None = None) -> DemoBuffer:
         """Decode datasets written by ``LeRobotDatasetWriter``; features must match ``model``;
-        ``aux_features`` are concatenated per frame into the auxiliary target (``model.aux_dim``)."""
+        ``aux_features`` are concatenated per frame into the auxiliary target (``model.aux_dim``);
+        ``goal_features`` ("name" or "name[a:b]") at each episode's first frame into the goal input."""
         from embodied_stack import paths
         from embodied_stack.datasets import LeRobotDataset
 
         if not roots:
             raise ValueError("no datasets given; set data.datasets in the config to LeRobotDataset folders")
         images: dict[str, list[np.ndarray]] = {cam: [] for cam in model.cameras}
-        state, action, ends, task_ids, aux = [], [], [], [], []
+        state, action, ends, task_ids, aux, goal = [], [], [], [], [], []
         aux_features = list(aux_features or [])
+        goal_specs = [parse_feature_slice(g) for g in goal_features or []]
         tasks: list[str] = []
         offset = 0
         for root in roots:
@@ -81,6 +85,13 @@ class DemoBuffer:
             if missing:
                 raise ValueError(f"{root} lacks the auxiliary feature(s) {missing} (data.aux_features); "
                                  "record the dataset again with a generator that writes them")
+            missing = [k for k, _ in goal_specs if k not in feats]
+            if missing:
+                raise ValueError(f"{root} lacks the goal feature(s) {missing} (data.goal_features)")
+            goal_dim = sum(len(range(*sl.indices(int(np.prod(feats[k]["shape"]))))) for k, sl in goal_specs)
+            if goal_dim != model.goal_dim:
+                raise ValueError(f"data.goal_features {goal_features} have {goal_dim} values, "
+                                 f"model.goal_dim is {model.goal_dim}")
             aux_dim = sum(int(np.prod(feats[k]["shape"])) for k in aux_features)
             if aux_dim != model.aux_dim:
                 raise ValueError(f"data.aux_features {aux_features} have {aux_dim} values per frame, "
@@ -96,6 +107,9 @@ class DemoBuffer:
                     images[cam].append(_resize(video, model.image_size))
                 state.append(np.stack([f["observation.state"] for f in frames]))
                 action.append(np.stack([f["action"] for f in frames]))
+                if goal_specs:
+                    first = np.concatenate([np.ravel(frames[0][k])[sl] for k, sl in goal_specs])
+                    goal.append(np.repeat(first[None], len(frames), axis=0))
                 if aux_features:
                     aux.append(np.stack([np.concatenate([np.ravel(f[k]) for k in aux_features])
                                          for f in frames]))
@@ -104,7 +118,8 @@ class DemoBuffer:
                 task_ids.append(np.full(len(idx), tasks.index(task)))
         return cls({c: np.concatenate(v) for c, v in images.items()}, np.concatenate(state),
                    np.concatenate(action), np.concatenate(ends), np.concatenate(task_ids), tasks,
-                   aux=np.concatenate(aux) if aux_features else None)
+                   aux=np.concatenate(aux) if aux_features else None,
+                   goal=np.concatenate(goal) if goal_specs else None)
 
     def stats(self, model: ModelConfig | None = None) -> dict[str, dict[str, np.ndarray]]:
         """Mean/std of the state and of the actions *as the network predicts them*: with
@@ -124,7 +139,31 @@ class DemoBuffer:
                "action": {"mean": action.mean(0), "std": action.std(0)}}
         if self.aux is not None:
             out["aux"] = {"mean": self.aux.mean(0), "std": self.aux.std(0)}
+        if self.goal is not None:
+            out["goal"] = {"mean": self.goal.mean(0), "std": self.goal.std(0)}
         return out
+
+
+def parse_feature_slice(spec: str) -> tuple[str, slice]:
+    """"name" -> (name, all values); "name[a:b]" -> (name, slice(a, b))."""
+    if spec.endswith("]") and "[" in spec:
+        name, _, rng = spec[:-1].partition("[")
+        try:
+            lo, hi = (int(v) if v else None for v in rng.split(":"))
+        except ValueError as exc:
+            raise ValueError(f"feature slice {spec!r} must look like 'name[0:2]'") from exc
+        return name, slice(lo, hi)
+    return spec, slice(None)
+
+
+def _noisy_goal(buf: DemoBuffer, idx: np.ndarray, data: DataConfig, gen: torch.Generator,
+                augment: bool) -> torch.Tensor | None:
+    if buf.goal is None:
+        return None
+    goal = torch.from_numpy(buf.goal[idx])
+    if augment and data.goal_noise > 0:
+        goal = goal + torch.randn(goal.shape, generator=gen) * data.goal_noise
+    return goal
 
 
 def _resize(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -201,4 +240,5 @@ def sample_batch(buf: DemoBuffer, bank: InstructionBank, model: ModelConfig, dat
                  else torch.stack([bank.variants[t][0] for t in buf.task_id[idx].tolist()]),
                  actions=torch.from_numpy(buf.action[steps]),
                  pad=torch.from_numpy(pad),
-                 aux=torch.from_numpy(buf.aux[idx]) if buf.aux is not None else None)
+                 aux=torch.from_numpy(buf.aux[idx]) if buf.aux is not None else None,
+                 goal=_noisy_goal(buf, idx, data, gen, augment))

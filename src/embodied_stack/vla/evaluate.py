@@ -139,7 +139,7 @@ def _write_video(path: Path, frames: list[np.ndarray], fps: int = 30) -> None:
 
 def evaluate_tabletop(policy: VLAPolicy, episodes: int, seed: int, video_dir: str | None = None,
                       videos: int = 3, language: str = "both", log=print) -> dict:
-    from embodied_stack.vla.tabletop_data import make_env, observation, to_env_action
+    from embodied_stack.vla.tabletop_data import make_env, observation, oracle_goal, to_env_action
 
     env = make_env("eval", language)
     wins, by_lang = 0, {}
@@ -148,6 +148,7 @@ def evaluate_tabletop(policy: VLAPolicy, episodes: int, seed: int, video_dir: st
         for i in range(episodes):
             obs, info = env.reset(seed=EVAL_SEED_BASE + 1000 * seed + i)
             ens = TemporalEnsembler(policy.chunk_size, policy.action_dim)
+            goal = oracle_goal(env) if policy.goal_dim else None
             frames: list[np.ndarray] | None = [] if video_dir and i < videos else None
             ok, step = False, 0
             while True:
@@ -155,7 +156,7 @@ def evaluate_tabletop(policy: VLAPolicy, episodes: int, seed: int, video_dir: st
                 images = {c: o[f"observation.images.{c}"] for c in policy.cfg.model.cameras}
                 if frames is not None:
                     frames.append(np.concatenate([images[c] for c in policy.cfg.model.cameras], axis=1))
-                ens.add(step, policy.predict_chunk(images, o["observation.state"], info["instruction"]))
+                ens.add(step, policy.predict_chunk(images, o["observation.state"], info["instruction"], goal))
                 action = to_env_action(env, ens.action(step), policy.cfg.model.action_space)
                 obs, _, terminated, truncated, info = env.step(action)
                 step += 1

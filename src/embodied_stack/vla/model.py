@@ -172,7 +172,7 @@ class VLANet(nn.Module):
         with torch.no_grad():
             probe = torch.zeros(1, 3, *cfg.image_size)
             n_cells = self.vision(probe, torch.zeros(1, cfg.language_dim)).shape[1]
-        n_tokens = 2 + n_cells * len(cfg.cameras)
+        n_tokens = 2 + n_cells * len(cfg.cameras) + (1 if cfg.goal_dim else 0)
         self.pos = nn.Parameter(torch.randn(1, n_tokens, d) * 0.02)
         self.state_proj = nn.Linear(cfg.state_dim, d)
         self.lang_proj = nn.Linear(cfg.language_dim, d)
@@ -189,6 +189,10 @@ class VLANet(nn.Module):
         for name, dim in (("state", cfg.state_dim), ("action", cfg.action_dim)):
             self.register_buffer(f"{name}_mean", torch.zeros(dim))
             self.register_buffer(f"{name}_std", torch.ones(dim))
+        if cfg.goal_dim:
+            self.goal_proj = nn.Linear(cfg.goal_dim, d)
+            self.register_buffer("goal_mean", torch.zeros(cfg.goal_dim))
+            self.register_buffer("goal_std", torch.ones(cfg.goal_dim))
         if cfg.normalise_language:
             self.register_buffer("language_mean", torch.zeros(cfg.language_dim))
             self.register_buffer("language_scale", torch.ones(()))
@@ -212,6 +216,10 @@ class VLANet(nn.Module):
         mean = embeddings.mean(0)
         self.language_mean.copy_(mean)
         self.language_scale.copy_((embeddings - mean).pow(2).sum(-1).mean().sqrt().clamp(min=1e-6))
+
+    def set_goal_stats(self, mean, std) -> None:
+        self.goal_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
+        self.goal_std.copy_(torch.as_tensor(std, dtype=torch.float32).clamp(min=1e-3))
 
     def set_aux_stats(self, mean, std) -> None:
         self.aux_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
@@ -242,20 +250,26 @@ class VLANet(nn.Module):
         return actions
 
     def forward(self, images: list[torch.Tensor], state: torch.Tensor, language: torch.Tensor,
-                with_aux: bool = False):
+                goal: torch.Tensor | None = None, with_aux: bool = False):
         """images: one (B, 3, H, W) float tensor in [0, 1] per camera (config order);
         state: (B, state_dim) normalised; language: (B, language_dim) embedding.
         Returns the (B, K, action_dim) chunk, or (chunk, aux prediction) with ``with_aux``
-        (a flag, not a second method, so DistributedDataParallel sees one forward)."""
-        actions, aux = self.forward_with_aux(images, state, language)
+        (a flag, not a second method, so DistributedDataParallel sees one forward).
+        goal: (B, goal_dim) raw units (m), required when the model has ``goal_dim``."""
+        actions, aux = self.forward_with_aux(images, state, language, goal)
         return (actions, aux) if with_aux else actions
 
-    def forward_with_aux(self, images: list[torch.Tensor], state: torch.Tensor, language: torch.Tensor
-                         ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward_with_aux(self, images: list[torch.Tensor], state: torch.Tensor, language: torch.Tensor,
+                         goal: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(actions (B, K, action_dim), auxiliary prediction (B, aux_dim) or None), normalised."""
         if self.cfg.normalise_language:
             language = (language - self.language_mean) / self.language_scale
         tokens = [self.lang_proj(language).unsqueeze(1), self.state_proj(state).unsqueeze(1)]
+        if self.cfg.goal_dim:
+            if goal is None:
+                raise ValueError(f"this model needs a goal input of {self.cfg.goal_dim} values "
+                                 "(the grounded target/place positions)")
+            tokens.append(self.goal_proj((goal - self.goal_mean) / self.goal_std).unsqueeze(1))
         tokens += [self.image_proj(self.vision(img, language)) for img in images]
         memory = self.encoder(torch.cat(tokens, dim=1) + self.pos)
         queries = self.queries.expand(state.shape[0], -1, -1)

@@ -59,13 +59,33 @@ class VLAPolicy:
                 raise InvalidObservation(f"image {cam!r} contains NaN/inf")
         return state
 
+    @property
+    def goal_dim(self) -> int:
+        """Size of the goal input this policy needs (0 = none), see ModelConfig.goal_dim."""
+        return self.cfg.model.goal_dim
+
+    def check_goal(self, goal: np.ndarray | None) -> torch.Tensor | None:
+        if not self.goal_dim:
+            return None
+        if goal is None:
+            raise InvalidObservation(f"this policy needs a goal of {self.goal_dim} values (target and place "
+                                     "x, y in m, base frame) from perception's grounding; none was given")
+        g = np.asarray(goal, dtype=np.float32).reshape(-1)
+        if g.shape != (self.goal_dim,) or not np.all(np.isfinite(g)):
+            raise InvalidObservation(f"goal must be {self.goal_dim} finite values, "
+                                     f"got {np.asarray(goal).tolist()}")
+        return torch.from_numpy(g).unsqueeze(0)
+
     @torch.inference_mode()
-    def predict_chunk(self, images: dict[str, np.ndarray], state: np.ndarray, instruction: str) -> np.ndarray:
+    def predict_chunk(self, images: dict[str, np.ndarray], state: np.ndarray, instruction: str,
+                      goal: np.ndarray | None = None) -> np.ndarray:
         """Next ``chunk_size`` actions, (K, action_dim) float32 in the dataset's action units.
 
         images: camera name -> (H, W, 3) uint8 RGB (resized to the model size if needed).
+        goal: the grounded target/place positions when the policy has a goal input.
         """
         state = self.check_observation(images, state)
+        goal_t = self.check_goal(goal)
         m = self.cfg.model
         tensors = []
         for cam in m.cameras:
@@ -77,7 +97,7 @@ class VLAPolicy:
             tensors.append(img.clamp(0, 1))
         lang = torch.from_numpy(self.encoder.encode(instruction)).unsqueeze(0)
         raw = torch.from_numpy(state).unsqueeze(0)
-        out = self.model(tensors, self.model.normalise_state(raw), lang)
+        out = self.model(tensors, self.model.normalise_state(raw), lang, goal=goal_t)
         out = self.model.decode_actions(out, raw)[0].numpy()
         if not np.all(np.isfinite(out)):
             raise InvalidObservation("the model produced NaN/inf actions; refusing to command them")

@@ -79,6 +79,13 @@ def privileged(env) -> dict[str, np.ndarray]:
             PRIVILEGED[1]: u.world.object_position(u.container).astype(np.float32)}
 
 
+def oracle_goal(env) -> np.ndarray:
+    """(target x, y, place x, y) in m from simulator ground truth: what the goal input holds in the
+    training data. Evaluation and the robot use perception's grounding instead (``perception_goal``)."""
+    p = privileged(env)
+    return np.concatenate([p[PRIVILEGED[0]][:2], p[PRIVILEGED[1]][:2]]).astype(np.float32)
+
+
 def observation(obs: dict) -> dict[str, np.ndarray]:
     """Env observation -> dataset/policy feature names."""
     out = {"observation.state": np.asarray(obs["state"], dtype=np.float32)}
@@ -141,6 +148,7 @@ def generate(root: str, episodes: int, seed: int = 0, language: str = "both",
             s += 1
             sigma = float(rng.uniform(0.0, noise)) if noise > 0 else 0.0
             ens = TemporalEnsembler(policy.chunk_size, policy.action_dim) if policy is not None else None
+            goal = oracle_goal(env) if policy is not None and policy.goal_dim else None
             frames, success, step = [], False, 0
             while True:
                 clean = np.asarray(expert.act(), dtype=np.float32)
@@ -148,7 +156,7 @@ def generate(root: str, episodes: int, seed: int = 0, language: str = "both",
                 frames.append({**o, **privileged(env), "action": expert_label(env, clean, action_space)})
                 if ens is not None:
                     images = {c: o[f"observation.images.{c}"] for c in policy.cfg.model.cameras}
-                    ens.add(step, policy.predict_chunk(images, o["observation.state"], info["instruction"]))
+                    ens.add(step, policy.predict_chunk(images, o["observation.state"], info["instruction"], goal))
                     executed = to_env_action(env, ens.action(step), policy.cfg.model.action_space)
                 else:
                     executed = clean.copy()

@@ -36,8 +36,10 @@ def chunk_loss(model: VLANet, batch, state_noise: float, gen: torch.Generator | 
     state = net.normalise_state(batch.state)
     if state_noise > 0 and gen is not None:
         state = state + torch.randn(state.shape, generator=gen) * state_noise
-    pred, aux = model(batch.images, state, batch.language, with_aux=True) if net.cfg.aux_dim \
-        else (model(batch.images, state, batch.language), None)
+    if net.cfg.aux_dim:
+        pred, aux = model(batch.images, state, batch.language, goal=batch.goal, with_aux=True)
+    else:
+        pred, aux = model(batch.images, state, batch.language, goal=batch.goal), None
     target = net.encode_actions(batch.actions, batch.state)
     err = F.l1_loss(pred, target, reduction="none").mean(-1)
     valid = (~batch.pad).float()
@@ -84,7 +86,8 @@ def train(cfg: VLAConfig, resume: bool = False, progress: bool = True,
     out = paths.resolve(t.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     last = out / "last"
-    buffer = buffer or DemoBuffer.from_datasets(cfg.data.datasets, cfg.model, cfg.data.aux_features)
+    buffer = buffer or DemoBuffer.from_datasets(cfg.data.datasets, cfg.model, cfg.data.aux_features,
+                                                cfg.data.goal_features)
     encoder = encoder or InstructionEncoder()
     bank = InstructionBank(buffer.tasks, encoder, cfg.data.paraphrases, seed=t.seed)
 
@@ -98,6 +101,11 @@ def train(cfg: VLAConfig, resume: bool = False, progress: bool = True,
             raise ValueError(f"model.aux_dim is {cfg.model.aux_dim} but the data has no auxiliary targets; "
                              "set data.aux_features")
         model.set_aux_stats(stats["aux"]["mean"], stats["aux"]["std"])
+    if cfg.model.goal_dim:
+        if "goal" not in stats:
+            raise ValueError(f"model.goal_dim is {cfg.model.goal_dim} but the data has no goal; "
+                             "set data.goal_features")
+        model.set_goal_stats(stats["goal"]["mean"], stats["goal"]["std"])
     if t.init_from and not resume:
         init, _, _ = load_checkpoint(t.init_from)
         if init.cfg != cfg.model:
@@ -144,6 +152,7 @@ def train(cfg: VLAConfig, resume: bool = False, progress: bool = True,
             batch.state, batch.language = batch.state.to(device), batch.language.to(device)
             batch.actions, batch.pad = batch.actions.to(device), batch.pad.to(device)
             batch.aux = batch.aux.to(device) if batch.aux is not None else None
+            batch.goal = batch.goal.to(device) if batch.goal is not None else None
         loss = chunk_loss(ddp, batch, cfg.data.state_noise, gen, t.aux_weight)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
