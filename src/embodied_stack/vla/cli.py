@@ -42,6 +42,9 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--paraphrase", action="store_true", help="use unseen paraphrases of the instructions")
     p.add_argument("--query-every", type=int, default=1,
                    help="Meta-World: predict a chunk every N steps (temporal ensembling in between)")
+    p.add_argument("--goal-source", default="perception", choices=("perception", "oracle"),
+                   help="tabletop, policies with a goal input: ground the instruction with our perception "
+                        "pipeline (as on the robot) or take simulator truth")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy machine)")
     p.add_argument("--json", help="also write the result as JSON here")
 
@@ -62,7 +65,7 @@ def _eval(args: argparse.Namespace) -> int:
     result = evaluate_checkpoint(args.checkpoint, suite, args.episodes, args.seed, args.video_dir,
                                  paraphrased=args.paraphrase,
                                  tasks=args.tasks.split(",") if args.tasks else None,
-                                 query_every=args.query_every)
+                                 query_every=args.query_every, goal_source=args.goal_source)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=2)

@@ -137,18 +137,44 @@ def _write_video(path: Path, frames: list[np.ndarray], fps: int = 30) -> None:
             container.mux(packet)
 
 
+GOAL_SOURCES = ("perception", "oracle")
+
+
 def evaluate_tabletop(policy: VLAPolicy, episodes: int, seed: int, video_dir: str | None = None,
-                      videos: int = 3, language: str = "both", log=print) -> dict:
+                      videos: int = 3, language: str = "both", goal_source: str = "perception",
+                      log=print) -> dict:
+    """Held-out tabletop episodes. For a policy with a goal input, ``goal_source="perception"``
+    grounds each instruction with our perception pipeline on an RGB-D frame of the first scene (as
+    on the robot; a grounding failure fails the episode); ``"oracle"`` uses simulator truth."""
+    from embodied_stack.vla.grounded_goal import PerceptionGoal
     from embodied_stack.vla.tabletop_data import make_env, observation, oracle_goal, to_env_action
 
+    if goal_source not in GOAL_SOURCES:
+        raise ValueError(f"goal_source {goal_source!r} unknown; use one of {GOAL_SOURCES}")
     env = make_env("eval", language)
-    wins, by_lang = 0, {}
+    perceive = None
+    if policy.goal_dim and goal_source == "perception":
+        perceive = PerceptionGoal(env.unwrapped.world)
+    wins, by_lang, grounding_failures = 0, {}, 0
     began = time.monotonic()
     try:
         for i in range(episodes):
             obs, info = env.reset(seed=EVAL_SEED_BASE + 1000 * seed + i)
             ens = TemporalEnsembler(policy.chunk_size, policy.action_dim)
-            goal = oracle_goal(env) if policy.goal_dim else None
+            goal = None
+            if perceive is not None:
+                grounded = perceive.ground(info["instruction"])
+                goal = grounded.goal
+                if goal is None:
+                    grounding_failures += 1
+                    log(f"  episode {i}: perception could not ground {info['instruction']!r}: "
+                        f"{grounded.message}")
+                    lang = info["language"]
+                    w, n = by_lang.get(lang, (0, 0))
+                    by_lang[lang] = (w, n + 1)
+                    continue
+            elif policy.goal_dim:
+                goal = oracle_goal(env)
             frames: list[np.ndarray] | None = [] if video_dir and i < videos else None
             ok, step = False, 0
             while True:
@@ -173,6 +199,8 @@ def evaluate_tabletop(policy: VLAPolicy, episodes: int, seed: int, video_dir: st
             if (i + 1) % 10 == 0:
                 log(f"  {i + 1}/{episodes} episodes, {wins} successes ({time.monotonic() - began:.0f} s)")
     finally:
+        if perceive is not None:
+            perceive.close()
         env.close()
     per_task = {}
     for lang, (w, n) in sorted(by_lang.items()):
@@ -184,7 +212,10 @@ def evaluate_tabletop(policy: VLAPolicy, episodes: int, seed: int, video_dir: st
     log(f"{'MEAN':28s} {wins:3d}/{episodes:<3d} {100 * wins / episodes:5.1f}%  "
         f"[{100 * lo:5.1f}, {100 * hi:5.1f}]"
         f"  ({time.monotonic() - began:.0f} s)")
-    return {"per_task": per_task, "mean_success": wins / episodes, "ci95": [lo, hi], "episodes": episodes}
+    if policy.goal_dim:
+        log(f"goal from {goal_source}; grounding failures: {grounding_failures}/{episodes}")
+    return {"per_task": per_task, "mean_success": wins / episodes, "ci95": [lo, hi], "episodes": episodes,
+            "goal_source": goal_source if policy.goal_dim else None, "grounding_failures": grounding_failures}
 
 
 def suites() -> tuple[str, ...]:
@@ -195,7 +226,7 @@ def suites() -> tuple[str, ...]:
 
 def evaluate_checkpoint(checkpoint: str, suite: str, episodes: int, seed: int, video_dir: str | None = None,
                         paraphrased: bool = False, tasks: list[str] | None = None, query_every: int = 1,
-                        log=print) -> dict:
+                        goal_source: str = "perception", log=print) -> dict:
     """Evaluate a checkpoint folder on a named suite; returns per-task and mean success."""
     policy = VLAPolicy(checkpoint)
     if suite.startswith("metaworld-"):
@@ -205,5 +236,5 @@ def evaluate_checkpoint(checkpoint: str, suite: str, episodes: int, seed: int, v
         return evaluate_metaworld(policy, chosen, episodes, seed, video_dir, paraphrased=paraphrased,
                                   query_every=query_every, log=log)
     if suite == "tabletop":
-        return evaluate_tabletop(policy, episodes, seed, video_dir, log=log)
+        return evaluate_tabletop(policy, episodes, seed, video_dir, goal_source=goal_source, log=log)
     raise ValueError(f"unknown suite {suite!r}; choose one of {suites()}")

@@ -156,7 +156,8 @@ def generate(root: str, episodes: int, seed: int = 0, language: str = "both",
                 frames.append({**o, **privileged(env), "action": expert_label(env, clean, action_space)})
                 if ens is not None:
                     images = {c: o[f"observation.images.{c}"] for c in policy.cfg.model.cameras}
-                    ens.add(step, policy.predict_chunk(images, o["observation.state"], info["instruction"], goal))
+                    chunk = policy.predict_chunk(images, o["observation.state"], info["instruction"], goal)
+                    ens.add(step, chunk)
                     executed = to_env_action(env, ens.action(step), policy.cfg.model.action_space)
                 else:
                     executed = clean.copy()
