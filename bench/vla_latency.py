@@ -36,12 +36,13 @@ def measure(policy: VLAPolicy, threads: int, n: int) -> np.ndarray:
     images = {c: rng.integers(0, 255, (*m.image_size, 3), dtype=np.uint8) for c in m.cameras}
     state = np.zeros(m.state_dim, np.float32)
     text = "put the red cube in the bowl"
+    goal = np.array([0.18, -0.05, 0.15, 0.12], np.float32)[: m.goal_dim] if m.goal_dim else None
     for _ in range(10):
-        policy.predict_chunk(images, state, text)
+        policy.predict_chunk(images, state, text, goal)
     times = []
     for _ in range(n):
         t = time.perf_counter()
-        policy.predict_chunk(images, state, text)
+        policy.predict_chunk(images, state, text, goal)
         times.append(time.perf_counter() - t)
     return np.array(times) * 1000.0
 

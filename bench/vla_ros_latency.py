@@ -125,7 +125,7 @@ def run_mode(checkpoint: str, chunk_driven: bool, seconds: float, camera_hz: flo
              env: dict[str, str]) -> RunResult:
     """Start the node, drive it for ``seconds`` after warm-up, return what it and we measured."""
     import rclpy
-    from diagnostic_msgs.msg import DiagnosticArray
+    from diagnostic_msgs.msg import DiagnosticArray, KeyValue
     from embodied_stack_interfaces.action import ExecuteSkill
     from rclpy.action import ActionClient
     from rclpy.executors import SingleThreadedExecutor
@@ -169,8 +169,13 @@ def run_mode(checkpoint: str, chunk_driven: bool, seconds: float, camera_hz: flo
         if not spin_until(client.server_is_ready, 90):
             raise RuntimeError(f"vla_policy's execute_skill never appeared:\n{stop_node(proc)}")
         feeder.start()
+        # the target/place positions a planner would pass (policies with a goal input need them;
+        # others ignore them), so the bench needs no perception node
+        where = [KeyValue(key="target_position", value="0.18,-0.05"),
+                 KeyValue(key="place_position", value="0.15,0.12")]
         goal = client.send_goal_async(ExecuteSkill.Goal(
-            skill="pick_place", instruction="put the red cube in the bowl", timeout_s=float(seconds + 30)))
+            skill="pick_place", instruction="put the red cube in the bowl", arguments=where,
+            timeout_s=float(seconds + 30)))
         if not spin_until(lambda: goal.done() and goal.result().accepted, 10):
             raise RuntimeError("the skill goal was not accepted")
         measuring[0] = True
