@@ -77,3 +77,26 @@ def test_dagger_keeps_the_policy_driven_episode_with_expert_labels(tmp_path, tin
     first = ds[0]["action"]
     # the expert's first label opens the gripper and moves from the home pose by at most one step
     assert first[5] == 1.0 and np.all(np.abs(first[:5] - ds[0]["observation.state"][:5]) < 0.2)
+
+
+def test_training_runs_periodic_closed_loop_evaluation(tmp_path, tiny_model):
+    """train.eval_every: the trainer evaluates its own checkpoint in the simulator and logs it."""
+    import json
+
+    from embodied_stack.vla.config import DataConfig, TrainConfig, VLAConfig
+    from embodied_stack.vla.train import train
+
+    assert tabletop_data.generate(str(tmp_path / "ds"), episodes=1, seed=21) == 1
+    cfg = tiny_model
+    cfg.cameras, cfg.state_dim, cfg.action_dim = list(tabletop_data.CAMERAS), 6, 6
+    cfg.action_space, cfg.relative_dims, cfg.goal_dim = "joint_position", 5, 4
+    config = VLAConfig(
+        model=cfg,
+        data=DataConfig(datasets=[str(tmp_path / "ds")], paraphrases=0,
+                        goal_features=["privileged.target_position[0:2]", "privileged.place_position[0:2]"]),
+        train=TrainConfig(output_dir=str(tmp_path / "run"), steps=2, batch_size=4, warmup_steps=1, threads=1,
+                          eval_every=2, eval_episodes=1, eval_suite="tabletop"))
+    train(config, progress=False)
+    evals = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()
+             if "eval" in line]
+    assert len(evals) == 1 and evals[0]["eval"] == "tabletop" and 0.0 <= evals[0]["success"] <= 1.0
