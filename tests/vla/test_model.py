@@ -138,3 +138,15 @@ def test_keypoints_add_one_token_per_camera(tiny_model):
     assert net.pos.shape[1] == plain.pos.shape[1] + 1
     out = net([torch.rand(2, 3, 32, 32)], torch.zeros(2, cfg.state_dim), torch.zeros(2, cfg.language_dim))
     assert out.shape == (2, cfg.chunk_size, cfg.action_dim)
+
+
+def test_centre_crop_keeps_the_vertical_field_of_view():
+    import numpy as np
+
+    from embodied_stack.vla.policy import centre_crop
+
+    wide = np.arange(240 * 320).reshape(240, 320, 1)
+    out = centre_crop(wide, (64, 64))
+    assert out.shape == (240, 240, 1) and out[0, 0, 0] == 40  # 40 px cut on each side
+    assert centre_crop(np.zeros((96, 96, 3)), (64, 64)).shape == (96, 96, 3)
+    assert centre_crop(np.zeros((300, 200, 3)), (64, 64)).shape == (200, 200, 3)

@@ -73,6 +73,9 @@ SPECS = [
     ParamSpec("camera_topics", ["scene:/camera", "wrist:/wrist_camera", "front_camera:/camera"],
               "camera name -> topic namespace, 'name:/ns'", check=_camera_topics),
     ParamSpec("frame_prefix", "", "prefix for frame ids (multi-robot setups)"),
+    ParamSpec("calibrated_cameras", True,
+              "keep cameras at their nominal pose (the extrinsics consumers read from config, as on a "
+              "calibrated robot); false keeps the world's camera-pose randomisation", read_only=True),
 ]
 
 
@@ -82,6 +85,11 @@ class SimBridgeNode(Node):
         self.params = Parameters(self, SPECS)
         p = self.params
         self.world = make_world(p["world"], p["world_config"])
+        randomization = getattr(getattr(self.world, "config", None), "randomization", None)
+        if p["calibrated_cameras"] and randomization is not None and hasattr(randomization, "camera_pose"):
+            # no /tf on a pip install: perception's camera extrinsics come from config, so a jittered
+            # camera would put every grounded object 1-2 cm off (measured in the demo)
+            randomization.camera_pose = False
         self.world.reset(p["seed"])
         self.robots: dict[str, Robot] = self.world.robots
         self.arm = next((r for r in self.robots.values() if "arm" in r.capabilities), None)

@@ -82,6 +82,10 @@ SPECS = [
     ParamSpec("max_step_rad", 0.25, "max distance of a target from the measured position, rad",
               min=0.001, max=1.0),
     ParamSpec("default_timeout_s", 20.0, "skill timeout when the goal gives 0, s", min=0.1, max=600.0),
+    ParamSpec("command_lead_s", 0.0,
+              "time_from_start of each command point, s. 0 = the position target for this control period, "
+              "the training env's semantics; > 0 makes the driver interpolate from the measured position, "
+              "which holds the arm back by that much (a grasp then closes late)", min=0.0, max=1.0),
     ParamSpec("grounding_service", "/perception/ground_object",
               "GroundObject service that grounds the instruction (policies with a goal input)",
               read_only=True),
@@ -229,6 +233,8 @@ class VLAPolicyNode(Node):
         r = future.result()
         if r.status != GroundObject.Response.FOUND:
             return None, f"perception: {r.message}"
+        while r.object_id not in self._objects and time.monotonic() < end:
+            time.sleep(0.01)  # a track confirmed just now reaches objects_topic with the next frame
         position = self._objects.get(r.object_id)
         if position is None:
             return None, f"{r.object_id} is not on {self.params['objects_topic']}"
@@ -287,10 +293,11 @@ class VLAPolicyNode(Node):
                 self.timer.reset()  # re-phase: the next timer tick is one period after this one
 
     def _publish_command(self, cmd) -> None:
+        lead = self.params["command_lead_s"]
         msg = JointTrajectory(joint_names=[*self.joint_names, self.params["gripper_joint"]])
         msg.header.stamp = self.get_clock().now().to_msg()
         msg.points = [JointTrajectoryPoint(positions=[*map(float, cmd.positions), float(cmd.gripper)],
-                                           time_from_start=Duration(seconds=self.period).to_msg())]
+                                           time_from_start=Duration(seconds=lead).to_msg())]
         self.pub.publish(msg)
 
     def _publish_diagnostics(self) -> None:

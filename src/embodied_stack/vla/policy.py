@@ -16,6 +16,26 @@ from embodied_stack.vla.checkpoint import load_checkpoint
 from embodied_stack.vla.language import InstructionEncoder
 
 
+def centre_crop(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Crop the centre of ``image`` (H, W, C) to the aspect ratio of ``size`` (h, w).
+
+    Why: a pinhole camera (and MuJoCo's) keeps its vertical field of view when the image gets
+    wider, so the centre 240x240 of a 320x240 frame is the view a square 96x96 render of the
+    same camera shows - the view the policy was trained on. Resizing instead would squash it.
+    """
+    h, w = image.shape[:2]
+    target = size[1] / size[0]
+    if abs(w / h - target) < 1e-3:
+        return image
+    if w / h > target:
+        cw = round(h * target)
+        x0 = (w - cw) // 2
+        return image[:, x0:x0 + cw]
+    ch = round(w / target)
+    y0 = (h - ch) // 2
+    return image[y0:y0 + ch]
+
+
 class InvalidObservation(ValueError):
     """An observation the policy must not act on (NaN/inf, wrong shape); the robot must hold still."""
 
@@ -89,7 +109,8 @@ class VLAPolicy:
         m = self.cfg.model
         tensors = []
         for cam in m.cameras:
-            img = torch.from_numpy(np.ascontiguousarray(images[cam])).permute(2, 0, 1).unsqueeze(0)
+            img = torch.from_numpy(np.ascontiguousarray(centre_crop(images[cam], m.image_size)))
+            img = img.permute(2, 0, 1).unsqueeze(0)
             img = img.float() / (255.0 if images[cam].dtype == np.uint8 else 1.0)
             if tuple(img.shape[-2:]) != tuple(m.image_size):
                 img = torch.nn.functional.interpolate(img, size=tuple(m.image_size), mode="bilinear",
