@@ -274,11 +274,10 @@ class VLAPolicyNode(Node):
             return
         with self._control_lock:
             now = time.monotonic()
-            if self.params["chunk_driven"]:
-                if now - self._last_command < self.params["min_command_gap"] * self.period:
-                    return  # just commanded (a timer tick racing an early one, or chunks too close)
-                if chunk_driven and not self.runner.fresher_chunk_ready():
-                    return  # no new frame since the last command: the timer's tick will do
+            if now - self._last_command < self.params["min_command_gap"] * self.period:
+                return  # just commanded (a timer tick racing an early one, a late timer, chunks too close)
+            if chunk_driven and not self.runner.fresher_chunk_ready():
+                return  # no new frame since the last command: the timer's tick will do
             cmd, source = self.runner.tick_with_source(now)
             if cmd is None:
                 if self.runner.active:
