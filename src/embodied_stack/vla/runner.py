@@ -74,6 +74,7 @@ class PolicyRunner:
         self.ens = TemporalEnsembler(cfg.chunk_size, cfg.action_dim)
         self._lock = threading.Lock()
         self._new_obs = threading.Event()
+        self._frame_cams: set[str] = set()
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
         self.instruction: str | None = None
@@ -104,6 +105,7 @@ class PolicyRunner:
             self.instruction = instruction
             self.step, self.targets = 0, None
             self._reset_chunks()
+        self._new_obs.set()  # infer from the newest inputs now, not at the next camera frame
 
     def cancel(self) -> None:
         """Stop immediately: the next tick returns None and no chunk in flight is used."""
@@ -131,13 +133,28 @@ class PolicyRunner:
             self._images[camera], self._image_stamp[camera] = image, stamp
             self._source_stamp[camera] = source_stamp
             self._obs_version += 1
-        self._new_obs.set()
+        if self._new_frame(camera):
+            self._new_obs.set()
 
     def observe_state(self, state: np.ndarray, stamp: float) -> None:
+        """Joint states only update the state the next inference uses; they never trigger one
+        (at 30-50 Hz they would triple the inference rate for no new visual information)."""
         with self._lock:
             self._state, self._state_stamp = np.asarray(state, dtype=np.float64), stamp
             self._obs_version += 1
-        self._new_obs.set()
+            first = not self._images
+        if first:
+            self._new_obs.set()  # state-only policies (no camera yet seen): keep inferring
+
+    def _new_frame(self, camera: str) -> bool:
+        """True once every camera seen so far has delivered an image since the last trigger: one
+        inference per camera frame, not one per image (the worker holds the GIL while it infers)."""
+        with self._lock:
+            self._frame_cams.add(camera)
+            if self._frame_cams >= set(self._images):
+                self._frame_cams = set()
+                return True
+            return False
 
     def _fresh(self, now: float) -> str:
         """'' when every input is fresh, else the reason it is not."""
