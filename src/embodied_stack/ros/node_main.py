@@ -37,6 +37,12 @@ def run_node(factory: Callable[[], Node], args: Sequence[str] | None = None,
     except (InvalidParameterError, InvalidParameterValueException) as e:
         print(f"[error] {e}", file=sys.stderr, flush=True)
         return 2
+    except Exception:
+        if node is None or rclpy.ok():
+            raise
+        # SIGTERM shut the context down while a MultiThreadedExecutor was between waits: rclpy then
+        # raises RCLError ("failed to initialize wait set: the given context is not valid") instead
+        # of ExternalShutdownException. The stop was requested, so it is a clean one (seen in CI).
     finally:
         if node is not None:
             close = getattr(node, "close", None)

@@ -109,7 +109,7 @@ class VLAPolicy:
         m = self.cfg.model
         tensors = []
         for cam in m.cameras:
-            img = torch.from_numpy(np.ascontiguousarray(centre_crop(images[cam], m.image_size)))
+            img = torch.from_numpy(np.array(centre_crop(images[cam], m.image_size)))  # a writable copy
             img = img.permute(2, 0, 1).unsqueeze(0)
             img = img.float() / (255.0 if images[cam].dtype == np.uint8 else 1.0)
             if tuple(img.shape[-2:]) != tuple(m.image_size):
