@@ -40,11 +40,10 @@ CONTAINERS = ("bowl", "bin")
 
 
 def camera_pose(world, camera: str) -> Transform:
-    """Optical frame (z forward, y down) of a MuJoCo camera (-z forward, y up) in the world frame."""
-    cid = world.model.camera(camera).id
-    return Transform(
-        world.data.cam_xmat[cid].reshape(3, 3) @ np.diag([1.0, -1.0, -1.0]), world.data.cam_xpos[cid].copy()
-    )
+    """Optical frame of a MuJoCo camera in the world frame, as TF would give it on the robot."""
+    from embodied_stack.sim.rendering import camera_optical_pose
+
+    return Transform(*camera_optical_pose(world.model, world.data, camera))
 
 
 def gt_centre(obj) -> np.ndarray:

@@ -22,42 +22,24 @@ rate and command transport (receipt - command header stamp) are measured here.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import IO
 
 import numpy as np
 
 from embodied_stack import paths
 from embodied_stack.bringup.runner import dds_environment
+from embodied_stack.common.ros_domain import claim_domain_id
 
 PARAMS_FILE = "config/vla/vla_policy_node.yaml"
 IMAGE_TOPICS = ("/camera/color/image_raw", "/wrist_camera/color/image_raw")
 IMAGE_SIZE = 96  # what the sim bridge publishes for the tabletop cameras
 WARMUP_S = 1.5  # after the first command: let the node's meters fill with steady-state ticks
-
-
-def claim_domain_id() -> tuple[int, IO[str]]:
-    """A ROS_DOMAIN_ID no other bench or test process holds (the lock scheme of tests/conftest.py);
-    the returned file keeps the lock for this process's lifetime."""
-    lock_dir = os.path.join(tempfile.gettempdir(), "embodied_stack_ros_domains")
-    os.makedirs(lock_dir, exist_ok=True)
-    for domain in range(1, 201):
-        f = open(os.path.join(lock_dir, f"{domain}.lock"), "w")  # noqa: SIM115 - held for process life
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            f.close()
-            continue
-        return domain, f
-    raise RuntimeError(f"no free ROS_DOMAIN_ID in 1..200 (locks in {lock_dir})")
 
 
 @dataclass

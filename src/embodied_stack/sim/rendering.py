@@ -28,6 +28,14 @@ def intrinsics_from_fovy(fovy_deg: float, width: int, height: int) -> np.ndarray
                      [0.0, 0.0, 1.0]])
 
 
+def camera_optical_pose(model: mujoco.MjModel, data: mujoco.MjData,
+                        camera: str) -> tuple[np.ndarray, np.ndarray]:
+    """(rotation 3x3, position) of ``camera``'s optical frame (z forward, y down) in the world frame.
+    MuJoCo cameras look along -z with y up; this is the pose TF would give perception on a robot."""
+    cid = model.camera(camera).id
+    return data.cam_xmat[cid].reshape(3, 3) @ np.diag([1.0, -1.0, -1.0]), data.cam_xpos[cid].copy()
+
+
 class CameraRig:
     """Renders the cameras ``camera_names`` of ``model`` at ``width`` x ``height`` px.
 

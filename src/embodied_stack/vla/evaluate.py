@@ -89,17 +89,20 @@ def evaluate_metaworld(policy: VLAPolicy, tasks: tuple[str, ...], episodes: int,
                     _write_video(Path(video_dir) / f"{name}_ep{i}_{'success' if ok else 'fail'}.mp4", frames)
         finally:
             task.close()
-        lo, hi = wilson_interval(wins, episodes)
-        per_task[name] = {"success": wins / episodes, "n": episodes, "ci95": [lo, hi]}
-        log(f"{name:28s} {wins:3d}/{episodes:<3d} {100 * wins / episodes:5.1f}%  "
-            f"[{100 * lo:5.1f}, {100 * hi:5.1f}]  ({time.monotonic() - began:.0f} s)")
+        per_task[name] = _rate(name, wins, episodes, log, f"  ({time.monotonic() - began:.0f} s)")
     groups = _group_summary(per_task, log)
     total = sum(round(r["success"] * r["n"]) for r in per_task.values())
     n = sum(r["n"] for r in per_task.values())
-    lo, hi = wilson_interval(total, n)
-    log(f"{'MEAN':28s} {total:3d}/{n:<3d} {100 * total / n:5.1f}%  [{100 * lo:5.1f}, {100 * hi:5.1f}]")
-    return {"per_task": per_task, "per_group": groups, "mean_success": total / n, "ci95": [lo, hi],
+    mean = _rate("MEAN", total, n, log)
+    return {"per_task": per_task, "per_group": groups, "mean_success": mean["success"], "ci95": mean["ci95"],
             "episodes": n}
+
+
+def _rate(label: str, wins: int, n: int, log, suffix: str = "") -> dict:
+    """Success rate with its 95 % Wilson interval, logged as one table line."""
+    lo, hi = wilson_interval(wins, n)
+    log(f"{label:28s} {wins:3d}/{n:<3d} {100 * wins / n:5.1f}%  [{100 * lo:5.1f}, {100 * hi:5.1f}]{suffix}")
+    return {"success": wins / n, "n": n, "ci95": [lo, hi]}
 
 
 def _group_summary(per_task: dict[str, dict], log) -> dict[str, dict]:
@@ -111,12 +114,7 @@ def _group_summary(per_task: dict[str, dict], log) -> dict[str, dict]:
         c = counts.setdefault(difficulty_of(name), [0, 0])
         c[0] += round(r["success"] * r["n"])
         c[1] += r["n"]
-    out = {}
-    for group, (w, n) in counts.items():
-        lo, hi = wilson_interval(w, n)
-        out[group] = {"success": w / n, "n": n, "ci95": [lo, hi]}
-        log(f"{'group ' + group:28s} {w:3d}/{n:<3d} {100 * w / n:5.1f}%  [{100 * lo:5.1f}, {100 * hi:5.1f}]")
-    return out
+    return {group: _rate(f"group {group}", w, n, log) for group, (w, n) in counts.items()}
 
 
 def _write_video(path: Path, frames: list[np.ndarray], fps: int = 30) -> None:
@@ -202,16 +200,10 @@ def evaluate_tabletop(policy: VLAPolicy, episodes: int, seed: int, video_dir: st
         if perceive is not None:
             perceive.close()
         env.close()
-    per_task = {}
-    for lang, (w, n) in sorted(by_lang.items()):
-        lo, hi = wilson_interval(w, n)
-        per_task[f"pick_place[{lang}]"] = {"success": w / n, "n": n, "ci95": [lo, hi]}
-        log(f"{'pick_place[' + lang + ']':28s} {w:3d}/{n:<3d} {100 * w / n:5.1f}%  "
-            f"[{100 * lo:5.1f}, {100 * hi:5.1f}]")
-    lo, hi = wilson_interval(wins, episodes)
-    log(f"{'MEAN':28s} {wins:3d}/{episodes:<3d} {100 * wins / episodes:5.1f}%  "
-        f"[{100 * lo:5.1f}, {100 * hi:5.1f}]"
-        f"  ({time.monotonic() - began:.0f} s)")
+    per_task = {f"pick_place[{lang}]": _rate(f"pick_place[{lang}]", w, n, log)
+                for lang, (w, n) in sorted(by_lang.items())}
+    mean = _rate("MEAN", wins, episodes, log, f"  ({time.monotonic() - began:.0f} s)")
+    lo, hi = mean["ci95"]
     if policy.goal_dim:
         log(f"goal from {goal_source}; grounding failures: {grounding_failures}/{episodes}")
     return {"per_task": per_task, "mean_success": wins / episodes, "ci95": [lo, hi], "episodes": episodes,

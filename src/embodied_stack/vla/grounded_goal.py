@@ -65,11 +65,9 @@ class PerceptionGoal:
 
     def _camera_pose(self):
         from embodied_stack.perception.geometry import Transform
+        from embodied_stack.sim.rendering import camera_optical_pose
 
-        cid = self.world.model.camera("scene").id
-        # MuJoCo cameras look along -z with y up; the optical frame looks along +z with y down
-        rot = self.world.data.cam_xmat[cid].reshape(3, 3) @ np.diag([1.0, -1.0, -1.0])
-        return Transform(rot, self.world.data.cam_xpos[cid].copy())
+        return Transform(*camera_optical_pose(self.world.model, self.world.data, "scene"))
 
     def ground(self, instruction: str) -> GoalResult:
         from embodied_stack.perception.grounding import Status

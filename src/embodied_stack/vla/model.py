@@ -203,8 +203,14 @@ class VLANet(nn.Module):
             self.register_buffer("aux_std", torch.ones(cfg.aux_dim))
 
     def set_stats(self, stats: dict[str, dict[str, torch.Tensor]]) -> None:
-        """Copy mean/std of ``observation.state`` and ``action`` (std floored at 1e-3)."""
-        for name, key in (("state", "observation.state"), ("action", "action")):
+        """Copy mean/std (std floored at 1e-3) of ``observation.state`` and ``action``, and of
+        ``goal`` / ``aux`` when the model has those inputs/outputs (``DemoBuffer.stats`` keys)."""
+        needed = [("state", "observation.state"), ("action", "action")]
+        needed += [(k, k) for k, dim in (("goal", self.cfg.goal_dim), ("aux", self.cfg.aux_dim)) if dim]
+        for name, key in needed:
+            if key not in stats:
+                raise ValueError(f"model.{name}_dim is set but the data has no {name!r} statistics; "
+                                 f"set data.{name}_features")
             getattr(self, f"{name}_mean").copy_(torch.as_tensor(stats[key]["mean"], dtype=torch.float32))
             getattr(self, f"{name}_std").copy_(
                 torch.as_tensor(stats[key]["std"], dtype=torch.float32).clamp(min=1e-3))
@@ -216,14 +222,6 @@ class VLANet(nn.Module):
         mean = embeddings.mean(0)
         self.language_mean.copy_(mean)
         self.language_scale.copy_((embeddings - mean).pow(2).sum(-1).mean().sqrt().clamp(min=1e-6))
-
-    def set_goal_stats(self, mean, std) -> None:
-        self.goal_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
-        self.goal_std.copy_(torch.as_tensor(std, dtype=torch.float32).clamp(min=1e-3))
-
-    def set_aux_stats(self, mean, std) -> None:
-        self.aux_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
-        self.aux_std.copy_(torch.as_tensor(std, dtype=torch.float32).clamp(min=1e-3))
 
     def normalise_state(self, state: torch.Tensor) -> torch.Tensor:
         return (state - self.state_mean) / self.state_std

@@ -98,12 +98,8 @@ def expert_label(env, native_action: np.ndarray, action_space: str) -> np.ndarra
     """The expert's env action expressed in ``action_space`` (before the env steps)."""
     if action_space == "native":
         return np.asarray(native_action, dtype=np.float32)
-    from embodied_stack.sim import so_arm
-
-    arm, a = env.unwrapped.arm, np.clip(native_action, -1.0, 1.0)
-    q = np.clip(arm.joint_targets + a[:5] * env.unwrapped.max_joint_delta, so_arm.JOINT_LOWER,
-                so_arm.JOINT_UPPER)
-    return np.append(q, a[5]).astype(np.float32)
+    q = env.unwrapped.joint_targets_after(native_action)
+    return np.append(q, np.clip(native_action[5], -1.0, 1.0)).astype(np.float32)
 
 
 def to_env_action(env, action: np.ndarray, action_space: str) -> np.ndarray:

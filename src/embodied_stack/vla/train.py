@@ -93,19 +93,8 @@ def train(cfg: VLAConfig, resume: bool = False, progress: bool = True,
 
     torch.manual_seed(t.seed)
     model = VLANet(cfg.model)
-    stats = buffer.stats(cfg.model)
-    model.set_stats(stats)
+    model.set_stats(buffer.stats(cfg.model))
     model.set_language_stats(bank.all_embeddings())
-    if cfg.model.aux_dim:
-        if "aux" not in stats:
-            raise ValueError(f"model.aux_dim is {cfg.model.aux_dim} but the data has no auxiliary targets; "
-                             "set data.aux_features")
-        model.set_aux_stats(stats["aux"]["mean"], stats["aux"]["std"])
-    if cfg.model.goal_dim:
-        if "goal" not in stats:
-            raise ValueError(f"model.goal_dim is {cfg.model.goal_dim} but the data has no goal; "
-                             "set data.goal_features")
-        model.set_goal_stats(stats["goal"]["mean"], stats["goal"]["std"])
     if t.init_from and not resume:
         init, _, _ = load_checkpoint(t.init_from)
         if init.cfg != cfg.model:

@@ -166,8 +166,7 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray], abc.ABC):
         if not np.all(np.isfinite(a)):
             raise ValueError(f"action contains NaN/inf: {a.tolist()}; the arm was not moved")
         a = np.clip(a, -1.0, 1.0)
-        targets = np.clip(self.arm.joint_targets + a[:5] * self.max_joint_delta, so_arm.JOINT_LOWER,
-                          so_arm.JOINT_UPPER)
+        targets = self.joint_targets_after(a)
         self.arm.send_joint_command(JointCommand(positions=targets, gripper=0.5 * (a[5] + 1.0)))
         self.world.step()
         success = self._is_success()
@@ -193,6 +192,13 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray], abc.ABC):
         self.world.close()
 
     # --- helpers ------------------------------------------------------------------------------
+    def joint_targets_after(self, action: np.ndarray) -> np.ndarray:
+        """The joint targets ``step(action)`` commands: current targets + the clipped deltas x
+        ``max_joint_delta``, inside the joint limits (the safety filter may still clamp them)."""
+        a = np.clip(np.asarray(action, dtype=np.float64)[:5], -1.0, 1.0)
+        return np.clip(self.arm.joint_targets + a * self.max_joint_delta, so_arm.JOINT_LOWER,
+                       so_arm.JOINT_UPPER)
+
     def state_vector(self) -> np.ndarray:
         """Proprioception: joint positions (rad) + gripper opening (0..1), float32."""
         return np.append(self.arm.joint_positions, self.arm.gripper_opening).astype(np.float32)
