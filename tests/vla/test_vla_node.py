@@ -137,7 +137,7 @@ def test_chunk_driven_mode_switches_reports_latency_and_stops_on_cancel(checkpoi
 
     proc = start_node_process(
         "embodied_stack.vla.node", "-p", f"checkpoint:={checkpoint}",
-        "-p", f"control_rate_hz:={1 / SLOW_PERIOD}", "-p", "max_input_age_s:=3.0",
+        "-p", f"control_rate_hz:={1 / SLOW_PERIOD}", "-p", "max_input_age_s:=5.0",
         "-p", "chunk_driven:=true", "-p", "diagnostics_period_s:=0.2")
     ros = RosHarness("vla_chunk_driven_test")
     commands: list[float] = []
