@@ -30,6 +30,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "embodied_stack.vla.cli",
     "embodied_stack.datasets.cli",
     "embodied_stack.teleop.cli",
+    "embodied_stack.motors.cli",
+    "embodied_stack.planner.cli",
+    "embodied_stack.navigation.cli",
 )
 
 

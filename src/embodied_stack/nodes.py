@@ -13,5 +13,6 @@ NODES: dict[str, str] = {
     "heartbeat": "embodied_stack.heartbeat.node:main",
     "perception": "embodied_stack.perception.node:main",
     "sim_bridge": "embodied_stack.sim_bridge.node:main",
+    "robot_driver": "embodied_stack.driver.node:main",
     "vla_policy": "embodied_stack.vla.node:main",
 }

@@ -28,7 +28,7 @@ def test_sim_arm_clamps_to_limits_and_max_step(world):
     wild = q + np.array([5.0, -5.0, 0.1, 0.0, 0.0])
     sent = arm.send_joint_command(JointCommand(positions=wild, gripper=3.0))
     assert np.all(sent.positions <= so_arm.JOINT_UPPER) and np.all(sent.positions >= so_arm.JOINT_LOWER)
-    assert np.all(np.abs(sent.positions - q) <= so_arm.MAX_STEP + 1e-12)
+    assert np.all(np.abs(sent.positions - q) <= so_arm.DESCRIPTION.max_step + 1e-12)
     assert sent.gripper == 1.0
     np.testing.assert_allclose(arm.joint_targets, sent.positions)
 

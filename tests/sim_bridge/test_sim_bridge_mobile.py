@@ -34,7 +34,7 @@ def test_mobile_bridge_drives_arm_and_base_together(harness, tmp_path):
         nodes:
           - name: sim_bridge
             executable: sim_bridge
-            params_files: [config/nodes/sim_bridge.yaml]
+            params_files: [config/nodes/robot_driver.yaml, config/nodes/sim_bridge.yaml]
             parameters: {world: mobile_manipulation, camera_rate_hz: 5.0}
     """))
     proc = subprocess.Popen([sys.executable, "-m", "embodied_stack.cli", "launch", str(stack)],

@@ -31,7 +31,7 @@ def _launch_bridge(tmp_path, world: str) -> subprocess.Popen:
         nodes:
           - name: sim_bridge
             executable: sim_bridge
-            params_files: [config/nodes/sim_bridge.yaml]
+            params_files: [config/nodes/robot_driver.yaml, config/nodes/sim_bridge.yaml]
             parameters: {{world: {world}, camera_rate_hz: 10.0}}
     """))
     return subprocess.Popen([sys.executable, "-m", "embodied_stack.cli", "launch", str(stack)],

@@ -35,6 +35,8 @@ class JointLimits:
     lower: np.ndarray
     upper: np.ndarray
     max_step: float = 0.25
+    #: rad/s per joint; the driver limits how fast its target moves (None = no velocity limit)
+    max_velocity: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.names)
@@ -44,6 +46,32 @@ class JointLimits:
             raise ValueError("JointLimits: lower > upper for some joint")
         if not self.max_step > 0:
             raise ValueError(f"JointLimits: max_step must be > 0 rad, got {self.max_step}")
+        bad_velocity = self.max_velocity is not None and (
+            self.max_velocity.shape != (n,) or np.any(self.max_velocity <= 0))
+        if bad_velocity:
+            raise ValueError(f"JointLimits: max_velocity must be ({n},) values > 0 rad/s")
+
+    def explain(self, asked: np.ndarray, sent: np.ndarray, current: np.ndarray) -> list[str]:
+        """Why each joint of ``sent`` differs from ``asked``, in words (for logs and /diagnostics)."""
+        out = []
+        for i, name in enumerate(self.names):
+            if abs(asked[i] - sent[i]) <= 1e-9:
+                continue
+            if asked[i] > self.upper[i] or asked[i] < self.lower[i]:
+                why = f"position limit [{self.lower[i]:.3f}, {self.upper[i]:.3f}]"
+            elif abs(sent[i] - current[i]) >= self.max_step - 1e-9:
+                why = f"max step {self.max_step} rad from measured {current[i]:.3f}"
+            else:
+                why = "velocity limit"
+            out.append(f"{name} asked {asked[i]:.3f} sent {sent[i]:.3f} ({why})")
+        return out
+
+    def limit_velocity(self, target: np.ndarray, previous: np.ndarray, dt: float) -> np.ndarray:
+        """Move at most ``max_velocity * dt`` from the previous target (no-op without velocity limits)."""
+        if self.max_velocity is None or dt <= 0:
+            return target
+        step = self.max_velocity * dt
+        return np.clip(target, previous - step, previous + step)
 
     def filter(self, command: JointCommand, current: np.ndarray) -> JointCommand:
         from embodied_stack.hardware.robot import JointCommand

@@ -1,10 +1,12 @@
-"""Constants of the SO-arm model and the tabletop world (names, limits, paths).
+"""Constants of the SO-arm model and the tabletop world (names, sites, paths).
 
 Why a module of constants: the MJCF files, the SimArm driver, the IK, the envs and
 the experts all refer to the same joints, sites and bodies; naming them once here
 (as MuJoCo Playground's ``go1/go1_constants.py`` does) keeps a rename in the XML
 from silently breaking one of them. Change ``sim/robots/so_arm/so_arm.xml`` and
-this file together.
+this file together. The arm's joint names, limits, home pose and cameras are not
+constants here: they come from its robot description ``config/robots/so101.yaml``
+(the one place the simulator, the real driver and the policies read them).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 
 from embodied_stack import paths
 from embodied_stack.hardware import JointLimits
+from embodied_stack.robots.description import load_description
 
 ARM_XML = Path("robots/so_arm/so_arm.xml")  # relative to sim_dir()
 TABLETOP_XML = Path("worlds/tabletop.xml")
@@ -29,9 +32,11 @@ def tabletop_xml_path() -> Path:
 
 
 ROBOT_NAME = "so_arm"
+#: The simulated arm is an SO-101: same description as the real one.
+DESCRIPTION = load_description("so101")
 
 #: Arm joints in command/state order (the order of ``JointCommand.positions``).
-JOINT_NAMES: tuple[str, ...] = ("shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll")
+JOINT_NAMES: tuple[str, ...] = tuple(DESCRIPTION.joint_names)
 #: Position actuators, same order as JOINT_NAMES, then the gripper.
 ACTUATOR_NAMES: tuple[str, ...] = JOINT_NAMES + ("gripper",)
 GRIPPER_ACTUATOR = "gripper"
@@ -41,15 +46,12 @@ FINGER_TRAVEL = 0.035
 FINGER_PADS: tuple[str, str] = ("finger_left_pad", "finger_right_pad")
 GRIPPER_BODIES: tuple[str, ...] = ("gripper_link", "finger_left", "finger_right")
 
-#: Joint position limits (rad), identical to the MJCF ranges.
-JOINT_LOWER = np.array([-2.0, -1.75, -1.7, -1.8, -2.8])
-JOINT_UPPER = np.array([2.0, 1.75, 2.6, 1.8, 2.8])
-
-#: Largest change one command may ask for relative to the measured position (rad).
-MAX_STEP = 0.25
+#: Joint position limits (rad), identical to the MJCF ranges (tests/robots checks both agree).
+JOINT_LOWER = DESCRIPTION.lower
+JOINT_UPPER = DESCRIPTION.upper
 
 #: Ready pose: gripper above the workspace pointing down, jaws open.
-HOME_QPOS = np.array([0.0, -0.3, 1.9, 1.54, 0.0])
+HOME_QPOS = np.array(DESCRIPTION.home)
 
 EE_SITE = "ee"  # between the finger pads, z axis = approach direction, x = jaw opening axis
 WRIST_CAMERA = "wrist"
@@ -75,7 +77,9 @@ TABLE_HALF_EXTENTS = (0.4, 0.5)  # x, y around TABLE_CENTER_XY, m
 TABLE_CENTER_XY = (0.25, 0.0)
 
 
-def joint_limits(max_step: float = MAX_STEP) -> JointLimits:
-    """The arm's :class:`JointLimits` for the safety filter."""
-    return JointLimits(names=JOINT_NAMES, lower=JOINT_LOWER.copy(), upper=JOINT_UPPER.copy(),
-                       max_step=max_step)
+def joint_limits() -> JointLimits:
+    """The arm's :class:`JointLimits` for the safety filter, from its description."""
+    limits = DESCRIPTION.joint_limits()
+    if limits is None:
+        raise ValueError(f"{DESCRIPTION.source} describes no arm joints")
+    return limits

@@ -25,6 +25,11 @@ def _mobile_manipulation(config: str) -> SimWorld:
     return MobileManipulationWorld(config or None)
 
 
+#: The robot descriptions (config/robots/) of each world's robots: their cameras' topic namespaces,
+#: kinematics for /tf and limits come from there.
+WORLD_ROBOTS: dict[str, tuple[str, ...]] = {"tabletop": ("so101",), "indoor": ("go2",),
+                                             "mobile_manipulation": ("go2", "so101")}
+
 WORLDS: dict[str, Callable[[str], SimWorld]] = {"tabletop": _tabletop, "indoor": _indoor,
                                                 "mobile_manipulation": _mobile_manipulation}
 

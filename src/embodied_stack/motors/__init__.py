@@ -1,0 +1,1 @@
+"""motors (ROS-free core)."""

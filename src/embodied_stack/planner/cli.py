@@ -1,0 +1,9 @@
+"""`embodied-stack` commands of the planner capability."""
+
+from __future__ import annotations
+
+from embodied_stack.cli import CommandRegistry
+
+
+def register(registry: CommandRegistry) -> None:
+    """No commands yet."""

@@ -1,0 +1,193 @@
+"""Robot descriptions: what a robot *is*, read once from ``config/robots/<name>.yaml``.
+
+Why a description separate from any driver: the simulator, the real drivers, the VLA
+policy, teleoperation, recording and /tf all need the same joint names, limits,
+gripper, cameras and base limits. Written once here (like a URDF plus the
+ros2_control limits), each of them reads it instead of restating a constant, so a
+limit changed in the YAML changes everywhere.
+
+Units: rad, rad/s, m, m/s (REP-103). Camera extrinsics are the pose of the camera's
+*optical* frame (z forward, x right, y down) in its parent frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embodied_stack import paths
+from embodied_stack.config import ConfigError, load_yaml
+from embodied_stack.hardware.safety import BaseLimits, JointLimits
+
+ROBOTS_DIR = Path("config/robots")
+
+
+@dataclass(frozen=True)
+class JointSpec:
+    """One actuated arm joint: position range (rad) and top speed (rad/s)."""
+
+    name: str
+    lower: float
+    upper: float
+    max_velocity: float
+
+
+@dataclass(frozen=True)
+class GripperSpec:
+    """The gripper, commanded and reported as an opening in [0, 1] (0 closed, 1 open) under
+    joint name ``name`` in /joint_states and JointTrajectory."""
+
+    name: str = "gripper"
+
+
+@dataclass(frozen=True)
+class CameraSpec:
+    """A camera mounted on the robot (or fixed in its workspace, parent ``base_link``).
+
+    ``frame_id`` is the optical frame its images are stamped with; ``xyz``/``quat_xyzw`` its
+    pose in ``parent`` (static extrinsics, published on /tf_static) unless ``mjcf_camera`` names
+    the camera in the kinematic model, whose pose then follows the joints.
+    """
+
+    name: str
+    frame_id: str
+    parent: str = "base_link"
+    xyz: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    quat_xyzw: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 1.0)
+    mjcf_camera: str = ""
+    topic_namespace: str = ""  # '' = /<name>
+
+
+@dataclass(frozen=True)
+class RobotDescription:
+    """Everything the stack needs to know about one robot type."""
+
+    name: str
+    type: str  # robot family, e.g. so101, koch, go2; chooses the implementation with the backend
+    joints: tuple[JointSpec, ...] = ()
+    max_step: float = 0.25  # rad: largest change one command may ask for relative to the measured position
+    gripper: GripperSpec | None = None
+    cameras: tuple[CameraSpec, ...] = ()
+    base: BaseLimits | None = None
+    base_frame: str = "base_link"
+    kinematics: str = ""  # MJCF model (relative to the package share dir) used for /tf
+    home: tuple[float, ...] = ()  # rad, a safe ready pose
+    backends: dict[str, dict[str, Any]] = field(default_factory=dict)  # backend name -> its settings
+    source: str = ""
+
+    @property
+    def joint_names(self) -> list[str]:
+        return [j.name for j in self.joints]
+
+    @property
+    def lower(self) -> np.ndarray:
+        return np.array([j.lower for j in self.joints], dtype=np.float64)
+
+    @property
+    def upper(self) -> np.ndarray:
+        return np.array([j.upper for j in self.joints], dtype=np.float64)
+
+    @property
+    def max_velocity(self) -> np.ndarray:
+        return np.array([j.max_velocity for j in self.joints], dtype=np.float64)
+
+    @property
+    def state_names(self) -> list[str]:
+        """Names of the state/action vector the policies and datasets use: joints then gripper."""
+        return self.joint_names + ([self.gripper.name] if self.gripper else [])
+
+    def joint_limits(self) -> JointLimits | None:
+        if not self.joints:
+            return None
+        return JointLimits(names=tuple(self.joint_names), lower=self.lower, upper=self.upper,
+                           max_step=self.max_step, max_velocity=self.max_velocity)
+
+    def camera(self, name: str) -> CameraSpec:
+        for cam in self.cameras:
+            if cam.name == name:
+                return cam
+        names = [c.name for c in self.cameras]
+        raise KeyError(f"robot '{self.name}' has no camera '{name}'; cameras: {names}")
+
+    def backend(self, name: str) -> dict[str, Any]:
+        if name not in self.backends:
+            raise ConfigError(f"{self.source}: robot '{self.name}' has no backend '{name}'; "
+                              f"available: {sorted(self.backends)}")
+        return dict(self.backends[name] or {})
+
+    def kinematics_path(self) -> Path | None:
+        return paths.resolve(self.kinematics) if self.kinematics else None
+
+
+def description_path(name_or_path: str | Path) -> Path:
+    """``so101`` -> ``config/robots/so101.yaml``; a path is used as given."""
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml"):
+        return paths.resolve(p)
+    return paths.resolve(ROBOTS_DIR / f"{p}.yaml")
+
+
+def available_robots() -> list[str]:
+    return sorted(p.stem for p in paths.resolve(ROBOTS_DIR).glob("*.yaml"))
+
+
+def load_description(name_or_path: str | Path) -> RobotDescription:
+    """Read and validate a robot description; errors name the file, the key and the fix."""
+    path = description_path(name_or_path)
+    if not path.exists():
+        raise ConfigError(f"no robot description '{name_or_path}' ({path}); available: {available_robots()}")
+    data = load_yaml(path) or {}
+    return description_from_dict(data, source=str(path))
+
+
+_TOP_KEYS = {"name", "type", "arm", "gripper", "cameras", "base", "base_frame", "kinematics", "home",
+             "backends"}
+
+
+def description_from_dict(data: dict[str, Any], source: str = "robot description") -> RobotDescription:
+    unknown = sorted(set(data) - _TOP_KEYS)
+    if unknown:
+        raise ConfigError(f"{source}: unknown key(s) {unknown}; valid keys: {sorted(_TOP_KEYS)}")
+    for key in ("name", "type"):
+        if not data.get(key):
+            raise ConfigError(f"{source}: '{key}' is required")
+    arm = data.get("arm") or {}
+    joints = []
+    for i, j in enumerate(arm.get("joints") or []):
+        try:
+            spec = JointSpec(name=str(j["name"]), lower=float(j["lower"]), upper=float(j["upper"]),
+                             max_velocity=float(j["max_velocity"]))
+        except (KeyError, TypeError, ValueError) as e:
+            raise ConfigError(f"{source}: arm.joints[{i}] needs name, lower, upper, max_velocity "
+                              f"({e})") from e
+        if not spec.lower < spec.upper:
+            raise ConfigError(f"{source}: joint '{spec.name}' has lower {spec.lower} >= upper {spec.upper}")
+        if not spec.max_velocity > 0:
+            raise ConfigError(f"{source}: joint '{spec.name}' max_velocity must be > 0 rad/s")
+        joints.append(spec)
+    gripper = data.get("gripper")
+    cameras = []
+    for i, c in enumerate(data.get("cameras") or []):
+        try:
+            cameras.append(CameraSpec(**{**c, "xyz": tuple(c.get("xyz", (0, 0, 0))),
+                                         "quat_xyzw": tuple(c.get("quat_xyzw", (0, 0, 0, 1)))}))
+        except TypeError as e:
+            raise ConfigError(f"{source}: cameras[{i}]: {e}") from e
+    base = data.get("base")
+    home = tuple(float(v) for v in data.get("home") or ())
+    if home and len(home) != len(joints):
+        raise ConfigError(f"{source}: home has {len(home)} values for {len(joints)} joints")
+    try:
+        base_limits = BaseLimits(**base) if base else None
+    except TypeError as e:
+        raise ConfigError(f"{source}: base: {e}; valid keys: max_vx, max_vy, max_wz") from e
+    return RobotDescription(
+        name=str(data["name"]), type=str(data["type"]), joints=tuple(joints),
+        max_step=float(arm.get("max_step", 0.25)),
+        gripper=GripperSpec(**gripper) if isinstance(gripper, dict) else (GripperSpec() if gripper else None),
+        cameras=tuple(cameras), base=base_limits, base_frame=str(data.get("base_frame", "base_link")),
+        kinematics=str(data.get("kinematics", "")), home=home, backends=dict(data.get("backends") or {}),
+        source=source)
