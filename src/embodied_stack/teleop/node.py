@@ -7,7 +7,10 @@ safety filters:
              nothing while the dead-man is released (the arm holds its last target)
   base mode  ``cmd_vel_topic`` (geometry_msgs/Twist, COMMAND QoS) at ``rate_hz`` while enabled,
              one zero Twist on release
-  both       ``estop_topic`` (std_msgs/Bool, LATCHED): true after the device's e-stop, until ``~/reset``
+  both       ``estop_topic`` (std_msgs/Bool, LATCHED): true after the device's e-stop; every driver
+             latches it. ``~/reset`` (and the console's reset) is the explicit reset: it calls the
+             driver's ``driver_estop_service`` (SetBool false), then publishes false. The console shows
+             the driver's own latch from ``<driver_estop_service>_state``.
 Subscribes ``joint_states_topic`` (sensor_msgs/JointState) in arm mode: no command is sent
 while it is older than ``state_timeout_s``.
 Device events (start/stop/next/rerecord/discard) call the recorder's Trigger services
@@ -29,7 +32,7 @@ from rclpy.duration import Duration
 from rclpy.node import Node
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Bool, String
-from std_srvs.srv import Trigger
+from std_srvs.srv import SetBool, Trigger
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 from embodied_stack.recording.convert import select_joints
@@ -50,6 +53,9 @@ SPECS = [
     ParamSpec("joint_states_topic", "/joint_states", "measured joint positions"),
     ParamSpec("cmd_vel_topic", "/cmd_vel", "base velocity topic"),
     ParamSpec("estop_topic", "/estop", "e-stop state topic (std_msgs/Bool, latched)"),
+    ParamSpec("driver_estop_service", "/robot_driver/estop",
+              "the driver's e-stop service (std_srvs/SetBool); reset calls it with false"),
+    ParamSpec("robot", "so101", "robot description (config/robots/) of the arm: joint names, IK model"),
     ParamSpec("recorder_ns", "/recorder", "namespace of the recorder services ('' = no recording events)"),
     ParamSpec("state_timeout_s", 0.5, "joint states older than this stop arm commands, s", min=0.01),
     ParamSpec("max_linear", 0.1, "end-effector speed at full deflection, m/s", min=0.0, max=1.0),
@@ -79,17 +85,23 @@ class TeleopNode(Node):
             raise InvalidParameterError(f"teleop: {e}") from e
         self.period = 1.0 / self.params["rate_hz"]
         self.estopped = False
+        self.driver_estopped: bool | None = None  # the driver's latch, as it reports it
         self.estop_pub = self.create_publisher(Bool, self.params["estop_topic"], qos.LATCHED)
+        # "not requesting": drivers ignore false, only an explicit reset clears their latch
         self.estop_pub.publish(Bool(data=False))
+        self.driver_estop = self.create_client(SetBool, self.params["driver_estop_service"])
+        self.create_subscription(Bool, self.params["driver_estop_service"] + "_state", self._on_driver_estop,
+                                 qos.LATCHED)
         self._was_enabled = False
         if self.params["mode"] == "arm":
             import mujoco
 
-            from embodied_stack.sim import so_arm
+            from embodied_stack.robots import load_description
             from embodied_stack.sim.kinematics import ArmKinematics
 
-            model_path = self.params["model"] or str(so_arm.arm_xml_path())
-            self.joint_names = list(so_arm.JOINT_NAMES)
+            description = load_description(self.params["robot"])
+            model_path = self.params["model"] or str(description.kinematics_path())
+            self.joint_names = description.joint_names
             self.mapper = EndEffectorTeleop(ArmKinematics(mujoco.MjModel.from_xml_path(model_path)),
                                             max_linear=self.params["max_linear"],
                                             max_angular=self.params["max_angular"])
@@ -153,20 +165,34 @@ class TeleopNode(Node):
 
     def _console_state(self) -> dict:
         state: dict = {"mode": self.params["mode"], "node_estop": self.estopped,
+                       "driver_estop": self.driver_estopped,
                        "recording": self.recorder_status}
         if self.params["mode"] == "arm" and self.q is not None:
             state["joints"] = dict(zip(self.joint_names, np.round(self.q, 4).tolist(), strict=True))
         return state
 
-    def _clear_estop(self) -> None:
+    def _on_driver_estop(self, msg: Bool) -> None:
+        self.driver_estopped = bool(msg.data)
+
+    def _clear_estop(self) -> str:
+        """The explicit reset: the driver's latch first, then ours."""
+        if not self.driver_estop.service_is_ready():
+            msg = (f"driver e-stop service {self.params['driver_estop_service']} is not available: "
+                   "the driver stays e-stopped")
+            self.get_logger().error(msg)
+        else:
+            future = self.driver_estop.call_async(SetBool.Request(data=False))
+            future.add_done_callback(lambda f: self.get_logger().warning(f"driver: {f.result().message}"))
+            msg = "e-stop reset requested from the driver"
         self.estopped = False
         self.estop_pub.publish(Bool(data=False))
+        return msg
 
     def _reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
-        self._clear_estop()
+        message = self._clear_estop()
         if isinstance(self.device, WebTeleop):
             self.device.reset_estop()
-        response.success, response.message = True, "e-stop cleared"
+        response.success, response.message = "not available" not in message, message
         return response
 
     def _step(self) -> None:
