@@ -56,12 +56,17 @@ class TeleopAction:
         gripper: -1 close, +1 open, 0 hold (a rate intent, like the twist).
         enabled: dead-man state; consumers move the robot only while True.
         events: edge-triggered events since the last reading (subset of :data:`EVENTS`).
+        joint_positions: absolute joint targets (rad, the robot description's joint order) from
+            devices that mirror the robot's joints (a leader arm); None for twist devices.
+        gripper_opening: absolute gripper target in [0, 1] from such devices.
     """
 
     twist: np.ndarray = field(default_factory=lambda: np.zeros(6))
     gripper: float = 0.0
     enabled: bool = False
     events: list[str] = field(default_factory=list)
+    joint_positions: np.ndarray | None = None
+    gripper_opening: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Flat LeRobot-style action keyed by :attr:`Teleoperator.action_features`."""
@@ -119,6 +124,7 @@ class Teleoperator(abc.ABC):
         if not action.enabled:
             action.twist = np.zeros(6)
             action.gripper = 0.0
+            action.joint_positions, action.gripper_opening = None, None
         action.twist = np.clip(action.twist, -1.0, 1.0)
         return action
 

@@ -44,8 +44,10 @@ from embodied_stack.teleop import DEVICES, BaseTeleop, EndEffectorTeleop, make_d
 from embodied_stack.teleop.web import ConsoleServer, WebTeleop
 
 SPECS = [
-    ParamSpec("device", "keyboard", "input device ('web' = browser console)",
-              choices=sorted([*DEVICES, "web"])),
+    ParamSpec("device", "keyboard", "input device ('web' = browser console, 'leader_arm' = a leader arm)",
+              choices=sorted([*DEVICES, "web", "leader_arm"])),
+    ParamSpec("leader_backend", "feetech_leader",
+              "leader_arm: the bus section of the robot description (feetech_leader, dynamixel_leader)"),
     ParamSpec("device_path", "", "device node (/dev/input/eventN, /dev/hidrawN); '' = default / stdin"),
     ParamSpec("mode", "arm", "what to drive", choices=["arm", "base"]),
     ParamSpec("rate_hz", 30.0, "command rate, Hz", min=1.0, max=200.0),
@@ -78,7 +80,13 @@ class TeleopNode(Node):
         self.params = Parameters(self, SPECS)
         kwargs = {"path": self.params["device_path"]} if self.params["device_path"] else {}
         device = self.params["device"]
-        self.device = WebTeleop() if device == "web" else make_device(device, **kwargs)
+        if device == "leader_arm":
+            from embodied_stack.teleop.leader_arm import LeaderArmTeleop
+
+            self.device = LeaderArmTeleop(self.params["robot"], self.params["leader_backend"],
+                                          self.params["device_path"])
+        else:
+            self.device = WebTeleop() if device == "web" else make_device(device, **kwargs)
         try:
             self.device.connect()
         except OSError as e:
@@ -215,6 +223,10 @@ class TeleopNode(Node):
             if enabled and not fresh:
                 self.get_logger().warning("no fresh joint states: not commanding the arm",
                                           throttle_duration_sec=2.0)
+            if enabled and fresh and action.joint_positions is not None:  # a leader arm: joints 1:1
+                self.arm_pub.publish(self._trajectory(action.joint_positions, action.gripper_opening))
+                self._was_enabled = enabled
+                return
             cmd = self.mapper.command(action, self.q, self.period) if enabled and fresh else None
             if not (enabled and fresh):
                 self.mapper.release()
