@@ -271,4 +271,5 @@ class MotorBus(abc.ABC):
     def _sync_write(self, register: str, values: dict[int, int], model: str) -> None: ...
 
     def describe(self) -> dict[str, Any]:
-        return {"port": self.port, "baudrate": self.baudrate, "motors": {n: asdict(m) for n, m in self.motors.items()}}
+        motors = {n: asdict(m) for n, m in self.motors.items()}
+        return {"port": self.port, "baudrate": self.baudrate, "motors": motors}

@@ -58,15 +58,18 @@ def _terminal_operator():
 
 def _calibrate(args: argparse.Namespace) -> int:
     from embodied_stack import paths
-    from embodied_stack.motors.bus import save_calibration
-    from embodied_stack.robots.bus_servo.calibration import calibrate_arm
+    from embodied_stack.motors.bus import MotorBusError, save_calibration
+    from embodied_stack.robots.bus_servo.calibration import CalibrationError, calibrate_arm
 
     _, bus, cfg = _bus(args, with_calibration=False)
     out = args.out or str(paths.resolve(cfg.calibration))
     inverted = [j for j in args.invert.split(",") if j]
-    bus.connect(handshake=True)
     try:
+        bus.connect(handshake=True)
         calibration = calibrate_arm(bus, _terminal_operator(), inverted=inverted)
+    except (CalibrationError, MotorBusError, ValueError) as e:
+        print(f"[error] {e}", flush=True)
+        return 1
     finally:
         bus.disconnect()
     save_calibration(out, calibration)
