@@ -22,7 +22,6 @@ import numpy as np
 from embodied_stack import paths
 from embodied_stack.config import ConfigError, from_dict, load_yaml
 from embodied_stack.hardware import (
-    BaseLimits,
     BaseVelocity,
     CameraFrame,
     CommandRejected,
@@ -49,10 +48,8 @@ OBSTACLE_PREFIXES = ("wall_", "furniture_")
 class RobotConfig:
     start_pose: list[float] = field(default_factory=lambda: [-1.5, -1.0, 0.0])  # x, y (m), yaw (rad)
     start_jitter: list[float] = field(default_factory=lambda: [0.3, 0.3, 0.5])
-    max_vx: float = 1.0
-    max_vy: float = 0.5
-    max_wz: float = 1.5
-    command_timeout: float = 0.5  # s of sim time
+    description: str = "go2"  # robot description (config/robots/): the base limits come from there
+    command_timeout: float = 0.5  # s of sim time: the simulated device's own stop (like sport mode)
 
 
 @dataclass
@@ -139,8 +136,13 @@ class SimQuadrupedBase(Robot):
     capabilities = frozenset({"base"})
 
     def __init__(self, world: IndoorWorld, name: str = "quadruped") -> None:
+        from embodied_stack.robots.description import load_description
+
         rc = world.config.robot
-        super().__init__(name, base_limits=BaseLimits(max_vx=rc.max_vx, max_vy=rc.max_vy, max_wz=rc.max_wz))
+        limits = load_description(rc.description).base
+        if limits is None:
+            raise ValueError(f"robot description '{rc.description}' has no base limits")
+        super().__init__(name, base_limits=limits)
         self._world = world
         self.command = BaseVelocity()
         self.watchdog = CommandWatchdog(rc.command_timeout, self._stop, clock=lambda: world.time)

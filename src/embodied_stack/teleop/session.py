@@ -27,7 +27,7 @@ from embodied_stack.teleop.base import TeleopAction, Teleoperator
 from embodied_stack.teleop.mapping import EndEffectorTeleop
 
 log = logging.getLogger(__name__)
-STATE_NAMES = [*so_arm.JOINT_NAMES, "gripper"]
+STATE_NAMES = so_arm.DESCRIPTION.state_names  # the simulated arm is an SO-101: its description
 
 
 def recorder_config(root: str, world, cameras: list[str], **kwargs: Any) -> RecorderConfig:

@@ -3,10 +3,11 @@
 Topics
   subscribes ``image_topics`` (sensor_msgs/Image, sensor QoS), one per model camera, in the
              checkpoint's camera order (``camera_names``)
-  subscribes ``joint_states_topic`` (sensor_msgs/JointState): ``joint_names`` + ``gripper_joint``
+  subscribes ``joint_states_topic`` (sensor_msgs/JointState): the joints + gripper of the ``robot``
+             description (config/robots/<robot>.yaml)
   subscribes ``success_topic`` (std_msgs/Bool, optional): the task-success signal (sim / perception)
   publishes  ``command_topic`` (trajectory_msgs/JointTrajectory, COMMAND QoS): one point per control
-             period, clamped to joint limits and ``max_step_rad`` from the measured position
+             period, clamped to the description's joint limits and max step from the measured position
   publishes  ``/diagnostics``: "<node>: command out" - command rate, camera->command latency
              p50/p99 (wall time at publish - header stamp of the newest image behind the chunk
              that command came from; not measured under use_sim_time), inference time per chunk
@@ -56,7 +57,6 @@ from embodied_stack.ros.images import ImageDecodeError, rgb_from_image
 from embodied_stack.ros.node_main import run_node
 from embodied_stack.ros.params import Parameters, ParamSpec
 from embodied_stack.ros.time import to_sec
-from embodied_stack.sim import so_arm
 
 SPECS = [
     ParamSpec("checkpoint", "checkpoints/vla_tabletop",
@@ -67,9 +67,8 @@ SPECS = [
     ParamSpec("image_topics", ["/camera/color/image_raw", "/wrist_camera/color/image_raw"],
               "RGB image topic per camera", read_only=True),
     ParamSpec("joint_states_topic", "/joint_states", "sensor_msgs/JointState topic", read_only=True),
-    ParamSpec("joint_names", list(so_arm.JOINT_NAMES), "arm joints the policy commands, in model order",
-              read_only=True),
-    ParamSpec("gripper_joint", "gripper", "JointState name of the gripper opening (0..1)", read_only=True),
+    ParamSpec("robot", "so101", "robot description (config/robots/): joint names in model order, gripper, "
+              "position limits and max step", read_only=True),
     ParamSpec("command_topic", "/arm_controller/joint_trajectory", "JointTrajectory command topic",
               read_only=True),
     ParamSpec("success_topic", "", "std_msgs/Bool task-success topic ('' = none: skills end on timeout)",
@@ -79,8 +78,6 @@ SPECS = [
     ParamSpec("max_input_age_s", 0.25, "inputs older than this stop commanding, s", min=0.01, max=5.0),
     ParamSpec("max_joint_delta", 0.08, "rad per step of a full +-1 joint action (training env's)",
               min=0.001, max=0.5),
-    ParamSpec("max_step_rad", 0.25, "max distance of a target from the measured position, rad",
-              min=0.001, max=1.0),
     ParamSpec("default_timeout_s", 20.0, "skill timeout when the goal gives 0, s", min=0.1, max=600.0),
     ParamSpec("command_lead_s", 0.0,
               "time_from_start of each command point, s. 0 = the position target for this control period, "
@@ -121,14 +118,20 @@ class VLAPolicyNode(Node):
             raise ValueError(f"image_topics has {len(self.params['image_topics'])} topics "
                              f"for {len(cams)} cameras")
         self.policy.warm_up()  # load the language model now, not inside the first goal
-        self.joint_names = list(self.params["joint_names"])
+        from embodied_stack.robots import load_description
+
+        self.robot = load_description(self.params["robot"])
+        if self.robot.gripper is None:
+            raise ValueError(f"robot '{self.robot.name}' has no gripper; the VLA commands joints + gripper")
+        self.joint_names = self.robot.joint_names
+        self.gripper_joint = self.robot.gripper.name
         self.goal_dim = int(getattr(self.policy, "goal_dim", 0))
         self._goal_vec: np.ndarray | None = None
         self._objects: dict[str, np.ndarray] = {}
         self.runner = PolicyRunner(self._predict, RunnerConfig(
-            joint_lower=so_arm.JOINT_LOWER.copy(), joint_upper=so_arm.JOINT_UPPER.copy(),
+            joint_lower=self.robot.lower, joint_upper=self.robot.upper,
             control_rate_hz=self.params["control_rate_hz"], max_input_age_s=self.params["max_input_age_s"],
-            max_joint_delta=self.params["max_joint_delta"], max_step_rad=self.params["max_step_rad"],
+            max_joint_delta=self.params["max_joint_delta"], max_step_rad=self.robot.max_step,
             chunk_size=self.policy.chunk_size, action_dim=self.policy.action_dim,
             action_space=self.policy.cfg.model.action_space))
         self.success = False
@@ -173,7 +176,7 @@ class VLAPolicyNode(Node):
                                f"{self.params['control_rate_hz']} Hz")
 
     def _on_param_change(self, name: str, value: object) -> None:
-        if name in ("max_input_age_s", "max_joint_delta", "max_step_rad"):
+        if name in ("max_input_age_s", "max_joint_delta"):
             setattr(self.runner.cfg, name, float(value))
 
     # --- inputs -------------------------------------------------------------------------
@@ -187,11 +190,11 @@ class VLAPolicyNode(Node):
 
     def _on_joints(self, msg: JointState) -> None:
         pos = dict(zip(msg.name, msg.position, strict=False))
-        missing = [j for j in (*self.joint_names, self.params["gripper_joint"]) if j not in pos]
+        missing = [j for j in (*self.joint_names, self.gripper_joint) if j not in pos]
         if missing:
             self.get_logger().warning(f"JointState lacks {missing}", throttle_duration_sec=5.0)
             return
-        state = np.array([pos[j] for j in self.joint_names] + [pos[self.params["gripper_joint"]]])
+        state = np.array([pos[j] for j in self.joint_names] + [pos[self.gripper_joint]])
         self.runner.observe_state(state, time.monotonic())
 
     def _on_objects(self, msg) -> None:
@@ -293,7 +296,7 @@ class VLAPolicyNode(Node):
 
     def _publish_command(self, cmd) -> None:
         lead = self.params["command_lead_s"]
-        msg = JointTrajectory(joint_names=[*self.joint_names, self.params["gripper_joint"]])
+        msg = JointTrajectory(joint_names=[*self.joint_names, self.gripper_joint])
         msg.header.stamp = self.get_clock().now().to_msg()
         msg.points = [JointTrajectoryPoint(positions=[*map(float, cmd.positions), float(cmd.gripper)],
                                            time_from_start=Duration(seconds=lead).to_msg())]

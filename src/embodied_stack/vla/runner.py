@@ -267,17 +267,18 @@ class PolicyRunner:
             if action is None or not np.all(np.isfinite(action)):
                 return None, None
             source = self._dominant_source(self.step)
-            measured = self._state[:5]
+            n = len(self.cfg.joint_lower)  # arm joints of the robot description; then the gripper
+            measured = self._state[:n]
             if self.cfg.action_space == "joint_position":
-                targets = np.asarray(action[:5], dtype=np.float64)
+                targets = np.asarray(action[:n], dtype=np.float64)
             else:
                 base = measured if self.targets is None else self.targets
-                targets = base + np.clip(action[:5], -1.0, 1.0) * self.cfg.max_joint_delta
+                targets = base + np.clip(action[:n], -1.0, 1.0) * self.cfg.max_joint_delta
             targets = np.clip(targets, measured - self.cfg.max_step_rad, measured + self.cfg.max_step_rad)
             targets = np.clip(targets, self.cfg.joint_lower, self.cfg.joint_upper)
             self.targets = targets
             self.step += 1
             if source is not None:
                 self._commanded_received = source.image_received
-            gripper = float(np.clip(0.5 * (action[5] + 1.0), 0.0, 1.0))
+            gripper = float(np.clip(0.5 * (action[n] + 1.0), 0.0, 1.0))
             return JointCommand(positions=targets.copy(), gripper=gripper), source
