@@ -3,7 +3,8 @@
 #   1. Debian packages (headless GL for MuJoCo, libusb for open3d, a C++ toolchain for the interfaces,
 #      chromium for the browser-console test -- driven by Playwright, never a downloaded browser);
 #   2. .venv with the pinned dependencies (requirements/*.txt + requirements/constraints.txt);
-#   3. the interface package built into the venv (scripts/build_interfaces.sh);
+#   3. the interface packages built into the venv (scripts/build_interfaces.sh): ours, plus tf2_msgs and
+#      nav2_msgs (exact Jazzy copies) where no real ones are installed;
 #   4. the package itself, editable.
 # Each step is skipped when a stamp (hash of its inputs) says it is already done, so a second run
 # only checks (about a second). Called by `make setup`, `make demo` and `make test`.
@@ -45,7 +46,7 @@ if [ "$(cat "$venv/.stamp-deps" 2>/dev/null)" != "$deps_hash" ]; then
   tv=$("$venv/bin/python" -c 'import torch; print(torch.__version__)' | tail -n1)
   case "$tv" in 2.13.0*) ;; *) say "torch $tv was installed instead of 2.13.0 (CPU): a dependency pulled it"; exit 1;; esac
   echo "$deps_hash" > "$venv/.stamp-deps"
-  rm -f "$venv/.stamp-interfaces"   # a new rosidl may need a rebuild
+  rm -f "$venv"/.stamp-interfaces*   # a new rosidl may need a rebuild (of every package)
   say "dependencies installed in $((SECONDS - t0)) s"
 fi
 
@@ -61,10 +62,12 @@ if [ "$(cat "$venv/.stamp-adapters" 2>/dev/null)" != "$ad_hash" ]; then
   say "adapters installed in $((SECONDS - t0)) s"
 fi
 
-# --- 3. interface package ---------------------------------------------------------------------------
-if_hash=$(hash_of scripts/build_interfaces.sh $(find interfaces -type f | sort))
+# --- 3. interface packages --------------------------------------------------------------------------
+# Any change under interfaces/ re-runs the build script, which rebuilds only the packages whose own
+# stamp is stale (and never our tf2_msgs/nav2_msgs copies where the real ones are installed).
+if_hash=$(hash_of scripts/build_interfaces.sh $(find interfaces -type f | LC_ALL=C sort))
 if [ "$(cat "$venv/.stamp-interfaces" 2>/dev/null)" != "$if_hash" ]; then
-  say "building embodied_stack_interfaces into the venv (~40 s)"
+  say "building interface packages into the venv (~40 s each)"
   t0=$SECONDS
   scripts/build_interfaces.sh "$venv"
   echo "$if_hash" > "$venv/.stamp-interfaces"

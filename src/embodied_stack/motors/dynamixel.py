@@ -409,12 +409,16 @@ class DynamixelBus(MotorBus):
 
     # --- MotorBus hooks -----------------------------------------------------------------------
     def _ping(self, motor_id: int) -> str | None:
+        """Model at ``motor_id`` or None. Corrupted replies are retried; a silence is retried only
+        for configured ids (one lost reply must not fail the handshake), so scanning unknown
+        ids costs one timeout each."""
         _check_id(motor_id, "ping")
-        for _ in range(self.retries + 1):  # retry corrupted replies only: a silent id costs one timeout
+        configured = any(m.id == motor_id for m in self.motors.values())
+        for _ in range(self.retries + 1):
             number, result, _error = self._io_call("ping", lambda ph: self._packet.ping(ph, motor_id))
             if result == dxl.COMM_SUCCESS:
                 return MODEL_NAMES.get(number, f"unknown model number {number}")
-            if result != dxl.COMM_RX_CORRUPT:
+            if result != dxl.COMM_RX_CORRUPT and not (configured and result == dxl.COMM_RX_TIMEOUT):
                 return None
         return None
 
