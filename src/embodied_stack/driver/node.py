@@ -14,7 +14,8 @@ component with ``activate`` set.
 Topics (relative names: namespace the node or remap, never edit code):
   out  ``joint_states`` (JointState: arm joints + ``gripper`` opening 0..1), ``odom`` (Odometry),
        ``imu/data`` (Imu), ``scan`` (LaserScan), cameras ``<ns>/color|depth/...``,
-       ``/tf`` + ``/tf_static`` (links from the description's kinematic model, camera extrinsics),
+       ``/tf`` + ``/tf_static`` (links from the description's kinematic model, odom -> base_link,
+       sensor sites and camera extrinsics: a robot_state_publisher built in),
        ``~/estop_state`` (Bool, latched), ``/diagnostics``
   in   ``arm_controller/joint_trajectory`` (JointTrajectory), ``cmd_vel`` (Twist),
        ``/estop`` (Bool, latched: ``true`` engages; ``false`` never clears)
@@ -126,7 +127,12 @@ class RobotDriverNode(LifecycleNode):
     def _run_loop(self) -> None:
         pacer = RealTimePacer(self.loop_period(), 1.0)
         while self._running and self.context.ok():
-            self.loop_step()
+            try:
+                self.loop_step()
+            except Exception as e:  # noqa: BLE001 - the loop must outlive any one bad cycle
+                if not self.context.ok() or not self._running:
+                    break  # shutting down: the publishers are gone (SIGINT raced this cycle)
+                self.get_logger().error(f"driver cycle failed: {e!r}", throttle_duration_sec=1.0)
             pacer.wait()
 
     # --- lifecycle ---------------------------------------------------------------------------------
@@ -223,6 +229,39 @@ class RobotDriverNode(LifecycleNode):
                     (Image, "color/image_raw"), (CameraInfo, "color/camera_info"),
                     (Image, "depth/image_rect_raw"), (CameraInfo, "depth/camera_info")))
         self._next_camera = 0.0
+        self._make_tf()
+
+    def _make_tf(self) -> None:
+        """/tf_static (fixed links, sensor sites, camera extrinsics) once and /tf (moving links,
+        odom -> base_link) with every state: the robot_state_publisher of the description's
+        kinematic model. Only the first description's tree is published (a mobile manipulator's
+        mount transform belongs to its combined description)."""
+        from embodied_stack.ros.tf import StaticTransformBroadcaster, TransformBroadcaster
+        from embodied_stack.tf import KinematicTree, Transform
+
+        self._tree = None
+        self._tf = TransformBroadcaster(self)
+        self._static_tf = StaticTransformBroadcaster(self)
+        if not self.descriptions:
+            return
+        desc = self.descriptions[0]
+        statics: list[Transform] = []
+        if desc.kinematics:
+            try:
+                self._tree = KinematicTree.from_mjcf(desc.kinematics_path(), base_frame=desc.base_frame,
+                                                     site_frames=desc.site_frames)
+                statics += self._tree.static_transforms()
+            except (OSError, ValueError) as e:
+                self.get_logger().error(f"no /tf for the links of '{desc.name}': {e}")
+        for cam in desc.cameras:
+            if not cam.mjcf_camera:
+                statics.append(Transform(cam.parent, cam.frame_id, cam.xyz, cam.quat_xyzw))
+        prefix = self.params["frame_prefix"]
+        if prefix:
+            statics = [Transform(prefix + t.parent, prefix + t.child, t.xyz, t.quat_xyzw) for t in statics]
+        if statics:
+            self._static_tf.send(statics)
+        self._gripper = desc.gripper
 
     # --- command callbacks (executor threads) ------------------------------------------------------
     def _on_trajectory(self, msg: JointTrajectory) -> None:
@@ -287,12 +326,33 @@ class RobotDriverNode(LifecycleNode):
             if len(js.effort) != len(js.name):
                 js.effort = []
             self.pub_joints.publish(js)
+        self._publish_tf(now)
         if core.base is not None and core.base_state is not None:
             self._publish_base(core.base_state, now)
             if self.pub_scan is not None:
                 scan = core.base.read_scan()
                 if scan is not None:
                     self._publish_scan(scan, now)
+
+    def _publish_tf(self, now: float) -> None:
+        from embodied_stack.tf import Transform
+
+        core = self.core
+        out: list[Transform] = []
+        if self._tree is not None and core.arm_state is not None:
+            s = core.arm_state
+            q = {n: float(v) for n, v in zip(s.joint_names, s.joint_positions, strict=True)}
+            if self._gripper is not None and s.gripper is not None:
+                q.update(dict.fromkeys(self._gripper.mjcf_joints, float(s.gripper) * self._gripper.travel))
+            out += self._tree.transforms(q, stamp=now)
+        if core.base_state is not None and core.base_state.base_pose is not None:
+            p = core.base_state.base_pose
+            out.append(Transform("odom", "base_link", p[:3], p[3:], stamp=now))
+        prefix = self.params["frame_prefix"]
+        if prefix:
+            out = [Transform(prefix + t.parent, prefix + t.child, t.xyz, t.quat_xyzw, stamp=now) for t in out]
+        if out:
+            self._tf.send(out, stamp=now)
 
     def publish_cameras(self, now: float) -> None:
         """Publish every camera of the driven robots (called at ``camera_rate_hz``)."""

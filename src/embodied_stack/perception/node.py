@@ -52,7 +52,9 @@ from embodied_stack.ros import diagnostics, qos
 from embodied_stack.ros.images import ImageDecodeError, depth_from_image, rgb_from_image
 from embodied_stack.ros.node_main import run_node
 from embodied_stack.ros.params import Parameters, ParamSpec
+from embodied_stack.ros.tf import TransformListener
 from embodied_stack.ros.time import to_sec
+from embodied_stack.tf import TransformError
 
 STREAMS = ("color", "depth", "camera_info", "scan", "imu")
 
@@ -87,6 +89,10 @@ class PerceptionNode(Node):
         self.latency_ms: list[float] = []
         self._last_log: dict[str, float] = {}
         self._configure()
+        # camera/laser extrinsics from /tf when a driver publishes them (a moving wrist camera, a
+        # recalibrated mount); the configured camera/laser poses stay the fallback
+        self.tf = TransformListener(self)
+        self.extrinsics_source: dict[str, str] = {}
         t = lambda k: p[f"topics.{k}"]  # noqa: E731
         self.create_subscription(Image, t("color"), lambda m: self._on_sensor("color", m), qos.SENSOR)
         self.create_subscription(Image, t("depth"), lambda m: self._on_sensor("depth", m), qos.SENSOR)
@@ -165,13 +171,30 @@ class PerceptionNode(Node):
             self._drop("RGB-D frame", e)
             return
         try:
-            tracks = self.pipeline.process_rgbd(rgb, depth_m, k, to_sec(color.header.stamp))
+            camera_to_base = self._extrinsics("camera", color.header.frame_id or self.config.camera.frame_id)
+            tracks = self.pipeline.process_rgbd(rgb, depth_m, k, to_sec(color.header.stamp),
+                                                camera_to_base=camera_to_base)
         except InputRejected as e:
             self._drop("RGB-D frame", e, counted=True)
             return
         self.latency_ms.append(1000 * (time.perf_counter() - t0))
         self.latency_ms = self.latency_ms[-200:]
         self._publish_objects(tracks, color.header.stamp)
+
+    def _extrinsics(self, sensor: str, frame: str) -> Transform | None:
+        """The sensor frame's pose in the base frame from /tf, or None (the pipeline then uses the
+        configured pose); the source in use is on /diagnostics and logged when it changes."""
+        base = self.config.base_frame
+        try:
+            t = self.tf.buffer.lookup(base, frame)
+            found: Transform | None = Transform.from_xyz_quat(list(t.xyz), list(t.quat_xyzw))
+            source = f"tf ({base} -> {frame})"
+        except TransformError as e:
+            found, source = None, f"config ({e})"
+        if self.extrinsics_source.get(sensor, "").split(" ")[0] != source.split(" ")[0]:
+            self.get_logger().info(f"{sensor} extrinsics from {source}")
+        self.extrinsics_source[sensor] = source
+        return found
 
     def _on_odom(self, msg: Odometry) -> None:
         self._odom = msg
@@ -207,7 +230,9 @@ class PerceptionNode(Node):
             )
             frame = self._odom.header.frame_id or "odom"
         try:
-            people = self.pipeline.process_scan(scan, stamp, base_to_fixed=base_to_fixed)
+            laser_to_base = self._extrinsics("laser", msg.header.frame_id or self.config.laser.frame_id)
+            people = self.pipeline.process_scan(scan, stamp, base_to_fixed=base_to_fixed,
+                                                laser_to_base=laser_to_base)
         except InputRejected as e:
             self._drop("scan", e, counted=True)
             return
@@ -363,6 +388,7 @@ class PerceptionNode(Node):
                     "latency_p50_ms": f"{lat[0]:.2f}",
                     "latency_p99_ms": f"{lat[1]:.2f}",
                     "rgbd_sets": str(self.sync.emitted),
+                    **{f"{k}_extrinsics": v for k, v in self.extrinsics_source.items()},
                     **{f"rejected_{k}": str(v) for k, v in rej.items()},
                     **{f"stage_{k}_ms": f"{v:.2f}" for k, v in self.pipeline.timings.items()},
                 },

@@ -38,9 +38,12 @@ class JointSpec:
 @dataclass(frozen=True)
 class GripperSpec:
     """The gripper, commanded and reported as an opening in [0, 1] (0 closed, 1 open) under
-    joint name ``name`` in /joint_states and JointTrajectory."""
+    joint name ``name`` in /joint_states and JointTrajectory. ``mjcf_joints`` are the finger
+    joints of the kinematic model, each at ``opening * travel`` (m or rad), for /tf."""
 
     name: str = "gripper"
+    mjcf_joints: tuple[str, ...] = ()
+    travel: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class RobotDescription:
     base: BaseLimits | None = None
     base_frame: str = "base_link"
     kinematics: str = ""  # MJCF model (relative to the package share dir) used for /tf
+    site_frames: dict[str, str] = field(default_factory=dict)  # MJCF site -> sensor frame on /tf
     home: tuple[float, ...] = ()  # rad, a safe ready pose
     backends: dict[str, dict[str, Any]] = field(default_factory=dict)  # backend name -> its settings
     source: str = ""
@@ -144,7 +148,7 @@ def load_description(name_or_path: str | Path) -> RobotDescription:
 
 
 _TOP_KEYS = {"name", "type", "arm", "gripper", "cameras", "base", "base_frame", "kinematics", "home",
-             "backends"}
+             "backends", "site_frames"}
 
 
 def description_from_dict(data: dict[str, Any], source: str = "robot description") -> RobotDescription:
@@ -187,7 +191,19 @@ def description_from_dict(data: dict[str, Any], source: str = "robot description
     return RobotDescription(
         name=str(data["name"]), type=str(data["type"]), joints=tuple(joints),
         max_step=float(arm.get("max_step", 0.25)),
-        gripper=GripperSpec(**gripper) if isinstance(gripper, dict) else (GripperSpec() if gripper else None),
+        gripper=_gripper(gripper, source),
         cameras=tuple(cameras), base=base_limits, base_frame=str(data.get("base_frame", "base_link")),
-        kinematics=str(data.get("kinematics", "")), home=home, backends=dict(data.get("backends") or {}),
+        kinematics=str(data.get("kinematics", "")), site_frames=dict(data.get("site_frames") or {}),
+        home=home, backends=dict(data.get("backends") or {}),
         source=source)
+
+
+def _gripper(data: Any, source: str) -> GripperSpec | None:
+    if not data:
+        return None
+    if data is True:
+        return GripperSpec()
+    try:
+        return GripperSpec(**{**data, "mjcf_joints": tuple(data.get("mjcf_joints", ()))})
+    except TypeError as e:
+        raise ConfigError(f"{source}: gripper: {e}; valid keys: name, mjcf_joints, travel") from e

@@ -40,9 +40,10 @@ JOINT_NAMES: tuple[str, ...] = tuple(DESCRIPTION.joint_names)
 #: Position actuators, same order as JOINT_NAMES, then the gripper.
 ACTUATOR_NAMES: tuple[str, ...] = JOINT_NAMES + ("gripper",)
 GRIPPER_ACTUATOR = "gripper"
-FINGER_JOINTS: tuple[str, str] = ("finger_left", "finger_right")
-#: Finger slide travel (m per finger): opening 1.0 = 35 mm per jaw = 72 mm between pads.
-FINGER_TRAVEL = 0.035
+FINGER_JOINTS: tuple[str, ...] = DESCRIPTION.gripper.mjcf_joints if DESCRIPTION.gripper else ()
+#: Finger slide travel (m per finger, from the description): opening 1.0 = 35 mm per jaw = 72 mm
+#: between pads.
+FINGER_TRAVEL = DESCRIPTION.gripper.travel if DESCRIPTION.gripper else 0.0
 FINGER_PADS: tuple[str, str] = ("finger_left_pad", "finger_right_pad")
 GRIPPER_BODIES: tuple[str, ...] = ("gripper_link", "finger_left", "finger_right")
 
