@@ -37,7 +37,7 @@ def _feed(rec: Recorder, t_from: float, t_to: float, skip_images=(), action_hz=5
 
 
 def test_aligner_picks_latest_fresh_sample_and_counts_missing():
-    al = StreamAligner(10, {"cam": 0.15, "cmd": 0.5}, delay_s=0.0)
+    al = StreamAligner(10, {"cam": 0.15, "cmd": 0.5}, delay_s=0.0, max_wait_s=0.0)
     al.start(0.0)
     al.push("cam", 0.0, "c0")
     al.push("cmd", -0.1, "u0")
@@ -49,6 +49,21 @@ def test_aligner_picks_latest_fresh_sample_and_counts_missing():
         (0, {"cam": "c0", "cmd": "u0"}), (1, {"cam": "c1", "cmd": "u0"}), (2, {"cam": "c1", "cmd": "u0"}),
         (3, None)]  # at t=0.3 the newest camera sample is 0.21 s old (> 0.15); cmd is 0.4 s old
     assert al.stream_stats()["cam"].missing == 1 and al.frames_expected == 4
+
+
+def test_aligner_waits_for_samples_still_in_transit():
+    """A sample that arrives later than ``delay_s`` (a loaded machine) still fills its frame: the
+    frame waits up to ``max_wait_s`` instead of being counted as dropped."""
+    al = StreamAligner(10, {"cam": 0.05}, delay_s=0.1, max_wait_s=1.0)
+    al.start(0.0)
+    al.push("cam", 0.0, "c0")
+    assert [n for n, _, _ in al.poll(0.35)] == [0]  # frame 1 (t=0.1) has no sample yet: it waits
+    al.push("cam", 0.1, "c1")  # arrives 0.35 s after its stamp
+    al.push("cam", 0.2, "c2")
+    assert [(n, v) for n, _, v in al.poll(0.45)] == [(1, {"cam": "c1"}), (2, {"cam": "c2"})]
+    # samples that never come are still drops, once they are max_wait_s overdue (t <= 1.5 - 1.0)
+    assert [(n, v) for n, _, v in al.poll(1.5)] == [(3, None), (4, None), (5, None)]
+    assert al.stream_stats()["cam"].missing == 3
 
 
 def test_record_episodes_with_control(tmp_path):

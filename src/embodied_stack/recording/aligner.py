@@ -9,7 +9,9 @@ written only when every stream has such a sample: repeating an old image would b
 silent corruption. Frames that cannot be filled are counted as dropped, per stream.
 
 Frames are evaluated ``delay_s`` behind the clock so that samples still in transit
-(camera pipelines, DDS) arrive before their frame is decided.
+(camera pipelines, DDS) arrive before their frame is decided; a frame that cannot be filled
+yet waits up to ``max_wait_s`` for its samples, so on a loaded machine whose transit exceeds
+``delay_s`` frames are decided later instead of being dropped.
 """
 
 from __future__ import annotations
@@ -47,10 +49,11 @@ class StreamAligner:
             stays in effect until the next one (a 10 Hz teleop in a 30 fps dataset).
         delay_s: how far behind ``now`` frames are decided (s); covers transport delay.
         history_s: how long samples are kept (s); older ones are dropped.
+        max_wait_s: the longest a frame waits for a stream to move past it (s), beyond ``delay_s``.
     """
 
     def __init__(self, fps: float, max_age_s: dict[str, float], delay_s: float = 0.1,
-                 history_s: float = 2.0) -> None:
+                 history_s: float = 2.0, max_wait_s: float = 1.0) -> None:
         if fps <= 0:
             raise ValueError(f"fps must be > 0, got {fps}")
         for name, age in max_age_s.items():
@@ -58,7 +61,9 @@ class StreamAligner:
                 raise ValueError(f"max_age_s[{name!r}] must be > 0 s, got {age}")
         self.fps = float(fps)
         self.delay_s = float(delay_s)
-        self.history_s = max(float(history_s), self.delay_s + max(max_age_s.values(), default=0) + 1.0 / fps)
+        self.max_wait_s = float(max_wait_s)
+        oldest_needed = max(self.delay_s, self.max_wait_s) + max(max_age_s.values(), default=0) + 1.0 / fps
+        self.history_s = max(float(history_s), oldest_needed)
         self._streams = {name: _Stream(age) for name, age in max_age_s.items()}
         self._t0: float | None = None
         self._next = 0  # next frame index to decide
@@ -108,8 +113,9 @@ class StreamAligner:
     def stream_stats(self) -> dict[str, StreamStats]:
         return {name: s.stats for name, s in self._streams.items()}
 
-    def poll(self, now: float) -> list[tuple[int, float, dict[str, Any] | None]]:
-        """Decide every frame whose time is at or before ``now - delay_s``.
+    def poll(self, now: float, final: bool = False) -> list[tuple[int, float, dict[str, Any] | None]]:
+        """Decide every frame whose time is at or before ``now - delay_s`` (``final``: every frame up
+        to ``now``, without waiting for streams: the episode ends).
 
         Returns ``(frame_number, frame_time, values)`` per decided frame; ``values`` is
         None when some stream had no fresh sample (the frame is dropped and the
@@ -118,7 +124,7 @@ class StreamAligner:
         if self._t0 is None:
             return []
         out = []
-        horizon = now - self.delay_s
+        horizon = now if final else now - self.delay_s
         while True:
             t = self._t0 + self._next / self.fps
             if t > horizon + 1e-9:
@@ -130,8 +136,13 @@ class StreamAligner:
                 if i >= 0 and t - s.stamps[i] <= s.max_age_s:
                     values[name] = s.values[i]
                 else:
-                    s.stats.missing += 1
                     complete = False
+            if not complete and not final and t > now - self.max_wait_s:
+                break  # its samples may still be on their way: decide it later
+            if not complete:
+                for name, s in self._streams.items():
+                    if name not in values:
+                        s.stats.missing += 1
             out.append((self._next, t, values if complete else None))
             self._next += 1
             self.frames_expected += 1

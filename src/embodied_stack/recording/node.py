@@ -22,6 +22,7 @@ path and free disk before any subscription is made: the node refuses to start ot
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
@@ -134,8 +135,8 @@ class RecorderNode(Node):
     def _subscribe(self, feature: str, topic: str, msg_type: str, elem_names: list[str]) -> None:
         pkg, _, cls_name = msg_type.split("/")
         msg_cls = getattr(__import__(f"{pkg}.msg", fromlist=[cls_name]), cls_name)
-        profile = qos.COMMAND if msg_type.startswith(("trajectory_msgs", "geometry_msgs", "std_msgs")) \
-            else qos.SENSOR
+        is_command = msg_type.startswith(("trajectory_msgs", "geometry_msgs", "std_msgs"))
+        profile = qos.RECORD_COMMAND if is_command else qos.RECORD_SENSOR
         if self.bag:
             self.bag.add_topic(topic, msg_type)
 
@@ -188,7 +189,16 @@ class RecorderNode(Node):
         self.recorder.start(now)
         return f"recording episode {self.recorder.writer.num_episodes}: {self.recorder.task!r}"
 
+    def _wait_for_transit(self) -> None:
+        """Let the samples of the episode's last frames arrive before deciding them: they are stamped
+        before ``now`` but still in transit (the same ``delay_s`` the running episode waits). The
+        subscriptions keep running meanwhile (other callback group). Without this the tail frames
+        were counted as dropped whenever the machine was loaded."""
+        time.sleep(self.recorder.aligner.delay_s)
+
     def _stop(self, now: float) -> str:
+        if self.recorder.aligner.running:
+            self._wait_for_transit()
         return self.recorder.stop(now).summary()
 
     def _rerecord(self, now: float) -> str:
@@ -200,6 +210,8 @@ class RecorderNode(Node):
         return "episode discarded"
 
     def _next(self, now: float) -> str:
+        if self.recorder.aligner.running:
+            self._wait_for_transit()
         return self.recorder.next_episode(now).summary()
 
     def _publish_status(self) -> None:

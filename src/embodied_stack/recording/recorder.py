@@ -223,7 +223,7 @@ class Recorder:
 
     def _flush(self, now: float) -> None:
         """Decide all frames before ``now`` without waiting for the delay (the episode ends)."""
-        for _, _, values in self.aligner.poll(now + self.aligner.delay_s - 1e-6):
+        for _, _, values in self.aligner.poll(now - 1e-6, final=True):
             if values is not None:
                 self.writer.add_frame(values, task=self.task)
 
