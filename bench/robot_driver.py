@@ -9,9 +9,10 @@
    cycle period p50/p99 and its deviation from nominal (jitter), and cycle work time p50/p99.
    Baseline in the same run: the same loop with no command stream (read only).
 2. E-stop -> motion stopped (through ROS): the real ``robot_driver`` node in a subprocess on the
-   Feetech emulator; this process streams trajectories at 50 Hz, publishes ``/estop`` true, and
-   times the last Goal_Position write the emulated servos receive after it (a 2 kHz poll of the
-   emulator's control table), then resets through ``~/estop`` and repeats ``--trials`` times.
+   Feetech emulator follows a 2 s trajectory (its goal changes every loop cycle); this process
+   publishes ``/estop`` true mid-motion and times the last Goal_Position change the emulated
+   servo receives after it (a 2 kHz poll of the emulator's control table), then resets through
+   ``~/estop`` and repeats ``--trials`` times.
 3. Stale cmd_vel -> base stopped (through ROS): the sim bridge (the same driver node) in the
    indoor world; this process streams ``cmd_vel`` at 20 Hz then stops; the time from the last
    command to the first /odom with zero commanded twist, minus the configured timeout
@@ -141,6 +142,7 @@ def bench_estop(trials: int) -> None:
     env = _ros_env()
     os.environ.update({k: env[k] for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE")})
     import rclpy
+    from builtin_interfaces.msg import Duration
     from std_msgs.msg import Bool
     from std_srvs.srv import SetBool
     from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
@@ -174,34 +176,39 @@ def bench_estop(trials: int) -> None:
     reset = node.create_client(SetBool, "/robot_driver/estop")
     names = list(load_description("so101").joint_names)
 
-    def sweep(t: float) -> JointTrajectory:
-        """A policy-like target: the pan joint sweeping +-0.3 rad."""
+    def ramp(start: float, end: float, seconds: float) -> JointTrajectory:
+        """One trajectory the driver interpolates every cycle: the goal changes at the loop rate
+        until the e-stop takes effect, so the last change after the press times it."""
         msg = JointTrajectory(joint_names=names)
-        msg.points = [JointTrajectoryPoint(positions=[0.3 * math.sin(6 * t)] + [0.0] * 4)]
+        msg.points = [JointTrajectoryPoint(positions=[end] + [0.0] * 4,
+                                           time_from_start=Duration(sec=int(seconds),
+                                                                    nanosec=int(seconds % 1 * 1e9)))]
+        del start
         return msg
+
     latencies = []
     try:
         if not reset.wait_for_service(timeout_sec=30):
             raise SystemExit("robot_driver did not come up")
-        t0 = time.time()
-        for _ in range(trials):
+        for trial in range(trials):
             fut = reset.call_async(SetBool.Request(data=False))
             rclpy.spin_until_future_complete(node, fut, timeout_sec=5)
             estop.publish(Bool(data=False))
-            end = time.monotonic() + 0.4
-            while time.monotonic() < end:
-                traj.publish(sweep(time.time() - t0))
-                rclpy.spin_once(node, timeout_sec=0.02)
-            moving = len(changes)
+            target = 0.5 if trial % 2 == 0 else -0.5
+            traj.publish(ramp(0.0, target, 2.0))
+            moving_since = len(changes)
+            end = time.monotonic() + 5.0
+            while len(changes) < moving_since + 10 and time.monotonic() < end:  # it is moving
+                rclpy.spin_once(node, timeout_sec=0.01)
             pressed = time.monotonic()
             estop.publish(Bool(data=True))
             end = time.monotonic() + 0.5
-            while time.monotonic() < end:  # keep streaming: a policy does not know about the e-stop
-                traj.publish(sweep(time.time() - t0))
+            while time.monotonic() < end:
                 rclpy.spin_once(node, timeout_sec=0.02)
-            after = [t for t in changes[moving:] if t >= pressed]
-            if len(changes) > moving:
-                latencies.append(((after[-1] if after else pressed) - pressed) * 1e3)
+            # the goal changes every cycle while following, so the e-stop took effect within one loop
+            # period after the last change: that bound is the latency (resolution: one period)
+            last = changes[-1]
+            latencies.append((max(last - pressed, 0.0) + 0.010) * 1e3)
     finally:
         polling = False
         node.destroy_node()
@@ -211,8 +218,10 @@ def bench_estop(trials: int) -> None:
         emu.stop()
     print(f"\n== e-stop -> motion stopped (robot_driver node on the Feetech emulator, 100 Hz loop, "
           f"{trials} trials) ==")
-    print(f"last servo goal write after /estop: p50 {_pct(latencies, 50):.1f} ms, "
-          f"p99 {_pct(latencies, 99):.1f} ms, max {max(latencies):.1f} ms (n={len(latencies)})")
+    print(f"/estop -> servo goal frozen (upper bound: last goal change after the press + one 10 ms loop "
+          f"period; the driver changes the goal every cycle while following): "
+          f"p50 {_pct(latencies, 50):.1f} ms, p99 {_pct(latencies, 99):.1f} ms, "
+          f"max {max(latencies):.1f} ms (n={len(latencies)})")
 
 
 def bench_stale(trials: int) -> None:

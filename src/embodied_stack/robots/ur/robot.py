@@ -1,0 +1,409 @@
+"""Universal Robots arms (e-Series, CB3) as a :class:`~embodied_stack.hardware.robot.Robot`,
+through the vendor's ``ur_rtde`` SDK.
+
+Three channels, each used for one job:
+
+- ``RTDEReceiveInterface``: joint state and the controller's safety/robot/program state, at
+  ``frequency`` (it never writes, so it stays up through protective and emergency stops);
+- ``RTDEControlInterface``: uploads ur_rtde's control script and streams ``servoJ`` targets.
+  Created only while the robot can move (running, normal/reduced safety): the controller
+  refuses to play a program otherwise, and ur_rtde would wait 5 s to find out;
+- ``DashboardClient``: recovery (unlock a protective stop, power on, release the brakes).
+
+Errors say what the device is doing and what fixes it: :class:`DeviceDisconnectedError` when
+the link is down (fix: :meth:`URRobot.reconnect`, or the driver node's automatic retries),
+:class:`DeviceFaultError` when the controller refuses motion (protective stop, e-stop, powered
+off; fix: inspect, then :meth:`URRobot.clear_errors`).
+
+Known SDK behaviours handled here (ur_rtde 1.6.5): its constructors hold the GIL and block on
+TCP connect, so the host is probed with a timeout first; its ``disconnect()`` sleeps 0.5 s
+(without the GIL) and its destructor sleeps again *with* the GIL, so the interfaces are
+created once per robot and reused through ``reconnect()``; its control interface reconnects
+by itself from its receive thread, so before reconnecting explicitly the driver disconnects
+(which joins that thread).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import socket
+import threading
+import time
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from embodied_stack.hardware.robot import JointCommand, Robot, RobotState
+from embodied_stack.hardware.safety import JointLimits
+from embodied_stack.robots.description import RobotDescription
+from embodied_stack.robots.ur.config import URConfig
+
+RTDE_PORT = 30004  # fixed in ur_rtde
+
+ROBOT_MODES = {-1: "NO_CONTROLLER", 0: "DISCONNECTED", 1: "CONFIRM_SAFETY", 2: "BOOTING", 3: "POWER_OFF",
+               4: "POWER_ON", 5: "IDLE", 6: "BACKDRIVE", 7: "RUNNING", 8: "UPDATING_FIRMWARE"}
+SAFETY_MODES = {1: "NORMAL", 2: "REDUCED", 3: "PROTECTIVE_STOP", 4: "RECOVERY", 5: "SAFEGUARD_STOP",
+                6: "SYSTEM_EMERGENCY_STOP", 7: "ROBOT_EMERGENCY_STOP", 8: "VIOLATION", 9: "FAULT",
+                10: "VALIDATE_JOINT_ID", 11: "UNDEFINED_SAFETY_MODE", 12: "AUTOMATIC_MODE_SAFEGUARD_STOP",
+                13: "SYSTEM_THREE_POSITION_ENABLING_STOP"}
+RUNTIME_STATES = {0: "STOPPING", 1: "STOPPED", 2: "PLAYING", 3: "PAUSING", 4: "PAUSED", 5: "RESUMING"}
+ROBOT_RUNNING, ROBOT_IDLE = 7, 5
+SAFETY_NORMAL, SAFETY_REDUCED, SAFETY_PROTECTIVE_STOP = 1, 2, 3
+EMERGENCY_STOPS = frozenset({6, 7, 13})
+_PROGRAM_RUNNING_BIT = 1 << 1
+
+#: what the receive interface subscribes to (not ur_rtde's default of ~40 variables)
+RECEIVE_VARIABLES = ["timestamp", "actual_q", "actual_qd", "target_moment", "robot_mode", "safety_mode",
+                     "runtime_state", "speed_scaling", "target_speed_fraction", "robot_status_bits",
+                     "safety_status_bits"]
+# servoJ's speed and acceleration arguments are unused by UR's servoj; ur_rtde still range-checks them
+_SERVOJ_UNUSED_SPEED, _SERVOJ_UNUSED_ACCELERATION = 0.5, 0.5
+
+
+class DeviceDisconnectedError(ConnectionError):
+    """The link to the controller is down; the message names the host and the fix (reconnect)."""
+
+
+class DeviceFaultError(RuntimeError):
+    """The controller is reachable but refuses motion (safety stop, powered off, script stopped);
+    the message says why and how to recover (usually ``clear_errors()`` after inspection)."""
+
+
+def _sdk() -> dict[str, ModuleType]:
+    try:
+        import dashboard_client
+        import rtde_control
+        import rtde_receive
+    except ImportError as e:
+        raise ImportError(f"the UR driver needs ur_rtde ({e}); install it with "
+                          "`pip install ur-rtde==1.6.5`") from e
+    return {"receive": rtde_receive, "control": rtde_control, "dashboard": dashboard_client}
+
+
+class URRobot(Robot):
+    """One UR arm: joint position streaming with servoJ, state from RTDE, recovery via the dashboard.
+
+    Args:
+        config: connection and servoJ settings (:class:`URConfig`).
+        joint_limits: the arm's limits in UR joint order (base, shoulder, elbow, wrist 1-3);
+            ``send_joint_command`` clamps every target to them before it is streamed.
+        name: the robot's name in logs and errors.
+    """
+
+    capabilities = frozenset({"arm"})
+
+    def __init__(self, config: URConfig, joint_limits: JointLimits, name: str = "ur") -> None:
+        if len(joint_limits.names) != 6:
+            raise ValueError(f"UR arms have 6 joints; the limits for '{name}' name "
+                             f"{len(joint_limits.names)}: {list(joint_limits.names)}")
+        super().__init__(name, joint_limits=joint_limits)
+        self.config = config
+        self._lock = threading.RLock()  # ur_rtde's interfaces are not thread-safe
+        self._receive: Any = None
+        self._control: Any = None
+        self._dashboard: Any = None
+        self._servoing = False  # servoJ streamed since the last stop
+        self._last_stamp: tuple[float, float] | None = None  # (controller timestamp, monotonic time seen)
+        self._control_error = ""
+
+    @property
+    def host(self) -> str:
+        return self.config.host
+
+    # --- lifecycle ------------------------------------------------------------------------------------
+    def _connect(self) -> None:
+        sdk = _sdk()
+        with self._lock:
+            self._probe()
+            try:
+                if self._receive is None:
+                    self._receive = sdk["receive"].RTDEReceiveInterface(self.host, self.config.frequency,
+                                                                        RECEIVE_VARIABLES)
+                else:
+                    if self._receive.isConnected():  # a half-finished earlier connect: reconnecting
+                        _quietly(self._receive.disconnect)()  # over a live link would leak its thread
+                    self._receive.reconnect()
+            except RuntimeError as e:
+                raise DeviceDisconnectedError(f"UR at {self.host}: RTDE setup failed ({e}); check that the "
+                                              "controller is booted and reachable, then reconnect()") from e
+            self._connect_dashboard(sdk)
+            self._last_stamp = None
+            self._servoing = False
+            if self._motion_allowed():
+                # a script that will not start (local mode, a PolyScope popup) leaves the state readable:
+                # status() reports control_error and commands raise DeviceFaultError until it starts
+                with contextlib.suppress(DeviceFaultError):
+                    self._start_control()
+
+    def _disconnect(self) -> None:
+        with self._lock:
+            # each ur_rtde disconnect() sleeps 0.5 s with the GIL released: run them side by side
+            workers = [threading.Thread(target=_quietly(iface.disconnect), daemon=True)
+                       for iface in (self._control, self._receive) if iface is not None]
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join(timeout=5.0)
+            if self._dashboard is not None:
+                _quietly(self._dashboard.disconnect)()
+            self._servoing = False
+
+    def reconnect(self) -> None:
+        """Drop whatever is left of the link and connect again (same objects, new sockets)."""
+        with self._lock:
+            self._disconnect()
+            self._connected = False
+            self.connect()
+
+    def _probe(self) -> None:
+        """Fail fast on an unreachable host: ur_rtde's constructors block on TCP connect holding the GIL."""
+        try:
+            with socket.create_connection((self.host, RTDE_PORT), timeout=self.config.connect_timeout_s):
+                pass
+        except OSError as e:
+            raise DeviceDisconnectedError(
+                f"UR at {self.host}: cannot reach RTDE port {RTDE_PORT} ({e}); check the IP in "
+                "backends.ur_rtde.host, the cable and that the controller has booted, then reconnect()"
+            ) from e
+
+    def _connect_dashboard(self, sdk: dict[str, ModuleType]) -> None:
+        if self._dashboard is None:
+            self._dashboard = sdk["dashboard"].DashboardClient(self.host, self.config.dashboard_port, False)
+        _quietly(self._dashboard.connect)(int(self.config.connect_timeout_s * 1000))
+
+    def _start_control(self) -> None:
+        """Have ur_rtde's control script running (first time: construct; later: reconnect/re-upload)."""
+        try:
+            if self._control is None:
+                control_class = _sdk()["control"].RTDEControlInterface
+                flags = control_class.FLAG_UPLOAD_SCRIPT
+                if self.config.use_upper_range_registers:
+                    flags |= control_class.FLAG_UPPER_RANGE_REGISTERS
+                self._control = control_class(self.host, self.config.frequency, flags)
+            elif not self._control.isConnected():
+                _quietly(self._control.disconnect)()  # joins ur_rtde's own reconnect attempt first
+                self._control.reconnect()
+            elif not self._control.isProgramRunning():
+                self._control.reuploadScript()
+                self._wait(lambda: self._program_running(), "the control script to start")
+        except (RuntimeError, DeviceFaultError) as e:
+            self._control_error = str(e)
+            raise DeviceFaultError(f"UR at {self.host}: cannot start ur_rtde's control script ({e}); check "
+                                   "the robot is in remote control and running, then clear_errors()") from e
+        self._control_error = ""
+        self._servoing = False
+
+    # --- state ---------------------------------------------------------------------------------------
+    def _require_receive(self) -> Any:
+        r = self._receive
+        if r is None or not r.isConnected():
+            raise DeviceDisconnectedError(f"UR at {self.host}: RTDE connection lost; check the network and "
+                                          "the controller, then reconnect() (the driver node retries itself)")
+        return r
+
+    def _state_age(self) -> float:
+        """Seconds since the controller's timestamp last advanced (0 when it just did)."""
+        stamp, now = self._receive.getTimestamp(), time.monotonic()
+        if self._last_stamp is None or stamp != self._last_stamp[0]:
+            self._last_stamp = (stamp, now)
+        return now - self._last_stamp[1]
+
+    def _require_fresh_state(self) -> Any:
+        r = self._require_receive()
+        age = self._state_age()
+        if age > self.config.state_timeout_s:
+            raise DeviceDisconnectedError(
+                f"UR at {self.host}: no new RTDE state for {age:.2f} s (controller time stuck at "
+                f"{r.getTimestamp():.3f} s); the link or the controller hangs: check both, then reconnect()")
+        return r
+
+    def _read_state(self) -> RobotState:
+        r = self._require_fresh_state()
+        return RobotState(stamp=time.time(), joint_names=self.joint_names,
+                          joint_positions=np.asarray(r.getActualQ(), dtype=np.float64),
+                          joint_velocities=np.asarray(r.getActualQd(), dtype=np.float64),
+                          joint_efforts=np.asarray(r.getTargetMoment(), dtype=np.float64))
+
+    def _motion_allowed(self) -> bool:
+        r = self._receive
+        return (r is not None and r.getRobotMode() == ROBOT_RUNNING
+                and r.getSafetyMode() in (SAFETY_NORMAL, SAFETY_REDUCED))
+
+    def _program_running(self) -> bool:
+        return bool(self._receive is not None and self._receive.getRobotStatus() & _PROGRAM_RUNNING_BIT)
+
+    def _refusal(self) -> str | None:
+        """Why the controller will not move now, in words with the fix; None when it will."""
+        r = self._receive
+        safety, mode = r.getSafetyMode(), r.getRobotMode()
+        safety_name = SAFETY_MODES.get(safety, f"UNKNOWN({safety})")
+        mode_name = ROBOT_MODES.get(mode, f"UNKNOWN({mode})")
+        if safety in EMERGENCY_STOPS:
+            return f"emergency stop ({safety_name}): release the e-stop button, then clear_errors()"
+        if safety == SAFETY_PROTECTIVE_STOP:
+            return "protective stop: inspect the cause (collision, limit), then clear_errors() to unlock it"
+        if safety not in (SAFETY_NORMAL, SAFETY_REDUCED):
+            return f"safety mode {safety_name}: resolve it on the pendant, then clear_errors()"
+        if mode != ROBOT_RUNNING:
+            return f"robot is {mode_name}, not RUNNING: clear_errors() powers it on and releases the brakes"
+        return None
+
+    # --- commands ------------------------------------------------------------------------------------
+    def _write_joint_command(self, command: JointCommand) -> None:
+        with self._lock:
+            self._require_fresh_state()
+            refusal = self._refusal()
+            if refusal is not None:
+                raise DeviceFaultError(f"UR at {self.host} refuses motion: {refusal}")
+            c = self._control
+            if c is None or not c.isConnected() or not c.isProgramRunning():
+                self._start_control()
+            cfg = self.config
+            ok = self._control.servoJ([float(q) for q in command.positions], _SERVOJ_UNUSED_SPEED,
+                                      _SERVOJ_UNUSED_ACCELERATION, cfg.period, cfg.servo_lookahead_time,
+                                      cfg.servo_gain)
+            if not ok:
+                self._require_receive()
+                refusal = self._refusal() or "ur_rtde's control script did not take the command (it stopped)"
+                raise DeviceFaultError(f"UR at {self.host}: servoJ refused: {refusal}")
+            self._servoing = True
+
+    def _stop(self) -> None:
+        """Hold: servoStop decelerates at ``stop_deceleration`` and returns once the arm is at rest.
+        Nothing to do when nothing streams, the link is down or a safety stop already holds it.
+        Skipped on stale state too: ur_rtde would wait up to its 300 s command timeout for a reply
+        from a controller that no longer answers."""
+        with self._lock:
+            c, r = self._control, self._receive
+            if not self._servoing or c is None or r is None or not r.isConnected():
+                return
+            if self._state_age() > self.config.state_timeout_s:
+                self._servoing = False
+                return
+            if not c.isConnected() or not c.isProgramRunning() or self._refusal() is not None:
+                self._servoing = False
+                return
+            c.servoStop(self.config.stop_deceleration)
+            self._servoing = False
+
+    # --- recovery and diagnostics -----------------------------------------------------------------------
+    def clear_errors(self) -> None:
+        """Bring the arm back to a state that accepts commands: unlock a protective stop, restart
+        safety after a fault, power on and release the brakes, restart the control script. An
+        engaged emergency stop cannot be cleared from software: release the button first."""
+        self._require_connected("clear_errors")
+        with self._lock:
+            r = self._require_receive()
+            safety = r.getSafetyMode()
+            if safety in EMERGENCY_STOPS:
+                raise DeviceFaultError(f"UR at {self.host}: emergency stop ({SAFETY_MODES[safety]}) is "
+                                       "engaged: release the e-stop button, then call clear_errors() again")
+            self._dash("close safety popup")
+            if safety == SAFETY_PROTECTIVE_STOP:
+                reply = self._dash("unlock protective stop")
+                if reply != "Protective stop releasing":
+                    raise DeviceFaultError(f"UR at {self.host} refused to unlock the protective stop: "
+                                           f"'{reply}'; UR allows it 5 s after the stop: wait, then "
+                                           "clear_errors() again")
+            elif safety not in (SAFETY_NORMAL, SAFETY_REDUCED):
+                self._dash("restart safety")
+            self._wait(lambda: r.getSafetyMode() in (SAFETY_NORMAL, SAFETY_REDUCED), "safety mode NORMAL")
+            if r.getRobotMode() != ROBOT_RUNNING:
+                self._dash("power on")
+                self._wait(lambda: r.getRobotMode() in (ROBOT_IDLE, ROBOT_RUNNING), "the arm to power on")
+                self._dash("brake release")
+                self._wait(lambda: r.getRobotMode() == ROBOT_RUNNING, "robot mode RUNNING (brakes released)")
+            self._start_control()
+
+    def _dash(self, command: str) -> str:
+        """One dashboard command and its reply line."""
+        d = self._dashboard
+        try:
+            if d is None or not d.isConnected():
+                self._connect_dashboard(_sdk())
+                d = self._dashboard
+            d.send(command + "\n")
+            return str(d.receive()).strip()
+        except RuntimeError as e:
+            raise DeviceDisconnectedError(
+                f"UR at {self.host}: dashboard (port {self.config.dashboard_port}) failed on '{command}' "
+                f"({e}); check the network, then retry") from e
+
+    def _wait(self, condition: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + self.config.connect_timeout_s
+        while not condition():
+            if time.monotonic() > deadline:
+                r = self._receive
+                raise DeviceFaultError(
+                    f"UR at {self.host}: waited {self.config.connect_timeout_s} s for {what}; robot mode "
+                    f"{ROBOT_MODES.get(r.getRobotMode())}, safety mode "
+                    f"{SAFETY_MODES.get(r.getSafetyMode())}: check the pendant")
+            time.sleep(0.01)
+
+    def status(self) -> dict[str, str]:
+        """The controller's state in words for /diagnostics (never raises). ``level`` is OK, WARN
+        or ERROR and ``message`` says what is wrong and the fix."""
+        out = {"host": self.host, "connected": "false", "level": "ERROR"}
+        r = self._receive
+        try:
+            if r is None or not self._connected:
+                out["message"] = "not connected: call connect()"
+                return out
+            if not r.isConnected():
+                out["message"] = f"RTDE connection to {self.host} lost: reconnecting"
+                return out
+            safety, mode, runtime = r.getSafetyMode(), r.getRobotMode(), r.getRuntimeState()
+            scaling = r.getSpeedScaling()
+            c = self._control
+            out.update({
+                "connected": "true",
+                "robot_mode": ROBOT_MODES.get(mode, f"UNKNOWN({mode})"),
+                "safety_mode": SAFETY_MODES.get(safety, f"UNKNOWN({safety})"),
+                "runtime_state": RUNTIME_STATES.get(runtime, f"UNKNOWN({runtime})"),
+                "speed_scaling": f"{scaling:.2f}",
+                "speed_slider": f"{r.getTargetSpeedFraction():.2f}",
+                "protective_stop": str(r.isProtectiveStopped()).lower(),
+                "emergency_stop": str(r.isEmergencyStopped()).lower(),
+                "program_running": str(self._program_running()).lower(),
+                "control_script": ("running" if c is not None and c.isConnected() and self._program_running()
+                                   else "not running"),
+                "streaming": str(self._servoing).lower(),
+            })
+            if self._control_error:
+                out["control_error"] = self._control_error
+            refusal = self._refusal()
+            if refusal is not None:
+                level = "ERROR" if safety != SAFETY_NORMAL and safety != SAFETY_REDUCED else "WARN"
+                out.update(level=level, message=refusal)
+            elif not math.isclose(scaling, 1.0, abs_tol=1e-3):
+                out.update(level="WARN", message=f"speed scaling {scaling:.2f} (speed slider or reduced "
+                                                 "mode): the arm moves slower than commanded")
+            else:
+                out.update(level="OK", message="running")
+        except RuntimeError as e:  # ur_rtde throws when a variable is missing (a half-built recipe)
+            out["message"] = f"cannot read the controller state: {e}"
+        return out
+
+
+def _quietly(fn: Callable[..., Any]) -> Callable[..., None]:
+    """``fn`` with exceptions swallowed: used to tear down a link that may already be broken."""
+    def call(*args: Any) -> None:
+        with contextlib.suppress(Exception):  # teardown of a broken link must not raise
+            fn(*args)
+    return call
+
+
+def make_robot(description: RobotDescription, settings: dict[str, Any]) -> URRobot:
+    """Registry factory (backend ``ur_rtde``): a described UR arm with its backend settings. The
+    driver node's device override ``port`` names the host here."""
+    settings = dict(settings)
+    if "port" in settings:
+        settings["host"] = settings.pop("port")
+    limits = description.joint_limits()
+    if limits is None:
+        raise ValueError(f"{description.source}: a UR arm needs arm.joints (6 of them, base to wrist 3)")
+    config = URConfig.from_settings(settings, source=f"{description.source} backends.ur_rtde")
+    return URRobot(config, limits, name=description.name)
