@@ -32,6 +32,8 @@ class RLConfig:
     algo_kwargs: passed to the SB3 algorithm (learning_rate, n_steps, batch_size, gamma, ...).
     env_kwargs: passed to ``gymnasium.make``.
     checkpoint_every: env steps between checkpoints.
+    features_extractor: ``module:Class`` of an SB3 features extractor (e.g. a set encoder over people);
+    empty for SB3's default. features_extractor_kwargs: its constructor arguments.
     """
 
     env_id: str
@@ -46,6 +48,8 @@ class RLConfig:
     algo_kwargs: dict[str, Any] = field(default_factory=dict)
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     checkpoint_every: int = 50_000
+    features_extractor: str = ""
+    features_extractor_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.algo not in ALGOS:

@@ -7,6 +7,7 @@ finds ``config.yaml`` beside it or one folder up.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import time
 from pathlib import Path
@@ -46,6 +47,10 @@ def build_model(config: RLConfig, env) -> BaseAlgorithm:
                            "activation_fn": _ACTIVATIONS[config.activation]}
     if config.log_std_init is not None:
         policy_kwargs["log_std_init"] = config.log_std_init
+    if config.features_extractor:
+        module, _, name = config.features_extractor.partition(":")
+        policy_kwargs["features_extractor_class"] = getattr(importlib.import_module(module), name)
+        policy_kwargs["features_extractor_kwargs"] = dict(config.features_extractor_kwargs)
     cls = ALGORITHMS[config.algo]
     return cls(config.policy, env, seed=config.seed, policy_kwargs=policy_kwargs, verbose=0,
                device="cpu", **config.algo_kwargs)

@@ -25,3 +25,7 @@ register(
     entry_point="embodied_stack.sim.envs.tabletop_pick_place:TabletopPickPlaceEnv",
     max_episode_steps=200,
 )
+register(
+    id="embodied_stack/SocialNav-v0",
+    entry_point="embodied_stack.navigation.env:SocialNavEnv",
+)
