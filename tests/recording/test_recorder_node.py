@@ -170,7 +170,8 @@ def test_node_records_episodes(tmp_path: Path):
     ds = LeRobotDataset(root)
     assert ds.meta.total_episodes == 1, out
     _assert_accounted(ds, 0, stop.message)
-    assert 12 <= ds.meta.episodes[0]["quality/expected_frames"] <= 20, stop.message  # ~1.5 s at 10 fps
+    # >= 1.5 s at 10 fps (more when the stop call is slow on a loaded machine)
+    assert ds.meta.episodes[0]["quality/expected_frames"] >= 14, stop.message
     item = ds[len(ds) // 2]
     np.testing.assert_allclose(item["observation.state"], [1.0, 2.0, 3.0])  # selected by joint name
     assert item["task"] == "wave at the camera" and item["action"][:2] == pytest.approx([0.1, 0.2])
@@ -206,7 +207,7 @@ def test_kill_recorder_mid_episode_then_resume(tmp_path: Path):
         # how many frames fall between the start and stop calls depends on service timing; what must
         # hold is that the 1 s recorded is accounted for, frame by frame, before and after the kill
         _assert_accounted(ds, 0, first.message)
-        assert ds.meta.total_episodes == 1 and 8 <= ds.meta.episodes[0]["quality/expected_frames"] <= 16, \
+        assert ds.meta.total_episodes == 1 and ds.meta.episodes[0]["quality/expected_frames"] >= 9, \
             first.message
         assert ds.episode_video(0, "observation.images.cam").shape[0] == len(ds)
         proc = _start_recorder(params, "-p", "default_task:=pour", "-p", "resume:=true")

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -68,7 +69,9 @@ def test_mobile_bridge_drives_arm_and_base_together(harness, tmp_path):
             positions=[float(v) for v in target], time_from_start=Duration(sec=1))]))
         twist = Twist()
         twist.linear.x = 0.4
-        for _ in range(40):  # 2 s of cmd_vel at 20 Hz while the arm follows its trajectory
+        end = time.monotonic() + 15.0  # cmd_vel at 20 Hz while the arm follows its trajectory
+        while time.monotonic() < end and (abs(pan() - target[0]) >= 0.05
+                                          or np.linalg.norm(xy() - xy0) <= 0.3):
             cmd_pub.publish(twist)
             harness.spin_for(0.05)
         assert abs(pan() - target[0]) < 0.05, (pan0, pan(), target[0])

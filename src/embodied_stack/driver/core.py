@@ -17,9 +17,12 @@ ros2_control:
 - **base**: ``cmd_vel`` is a stream; older than ``command_timeout_s`` -> zero velocity.
 - **e-stop** (:class:`EStopLatch`): engaged -> the follower is cleared, the arm holds
   where it is and the base stops; nothing moves until an explicit reset.
-- **device faults**: any error from the robot's I/O marks the device down (reported), the
-  robot holds, and the core tries to reconnect every ``reconnect_period_s``; after a
-  reconnect the first command starts from the measured position (no jump).
+- **device faults**: a :class:`DeviceFaultError` (the device answers but refuses motion: a
+  safety stop, a latched error) makes the robot hold; state is still read and published,
+  commands are dropped and the fault is reported until :meth:`clear_errors` (the operator's
+  acknowledgement). Any other I/O error means the link is down: reported, and the core tries
+  to reconnect every ``reconnect_period_s``; after a reconnect the first command starts from
+  the measured position (no jump).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from embodied_stack.driver.estop import EStopLatch
-from embodied_stack.hardware.robot import BaseVelocity, JointCommand, Robot, RobotState
+from embodied_stack.hardware.robot import BaseVelocity, DeviceFaultError, JointCommand, Robot, RobotState
 from embodied_stack.hardware.safety import CommandRejected
 from embodied_stack.hardware.trajectory import TrajectoryFollower, TrajectoryPoint
 
@@ -66,6 +69,7 @@ class DriverCounters:
     clamped: int = 0
     dropped_inactive: int = 0
     dropped_estop: int = 0
+    dropped_fault: int = 0
     watchdog_trips: int = 0
     device_faults: int = 0
     reconnects: int = 0
@@ -101,6 +105,7 @@ class DriverCore:
         self._last_cycle_time: float | None = None
         self._base_commanded = False
         self.device_ok = True
+        self.fault: str = ""  # a DeviceFaultError's message until cleared
         self._next_reconnect = 0.0
         self.arm_state: RobotState | None = None
         self.base_state: RobotState | None = None
@@ -177,6 +182,9 @@ class DriverCore:
         return True
 
     def _accepting(self, what: str) -> bool:
+        if self.fault:
+            self.counters.dropped_fault += 1
+            return False
         if self.estop.engaged:
             self.counters.dropped_estop += 1
             return False
@@ -197,8 +205,12 @@ class DriverCore:
             return
         try:
             self._read()
+            if self.fault:
+                return  # holding until the operator clears the fault
             self._apply(mono)
-        except Exception as e:  # noqa: BLE001 - any I/O error is a device fault, never a crash
+        except DeviceFaultError as e:
+            self._device_refuses(e)
+        except Exception as e:  # noqa: BLE001 - any other I/O error: the link is down, never a crash
             self._fault(e, mono)
 
     def _read(self) -> None:
@@ -331,6 +343,33 @@ class DriverCore:
         self._log(f"device fault: {self.counters.last_fault}; reconnecting every "
                   f"{self.config.reconnect_period_s} s")
 
+    def _device_refuses(self, error: DeviceFaultError) -> None:
+        """The device answers but will not move: hold, keep reading, report until cleared."""
+        if not self.fault:
+            self._log(f"device fault (holding until cleared with ~/clear_errors): {error}")
+        self.fault = str(error)
+        self.counters.device_faults += 1
+        self.counters.last_fault = f"{type(error).__name__}: {error}"
+        with self._lock:
+            self._pending, self._twist = None, None
+        if self.follower is not None:
+            self.follower.clear()
+        self._last_target = None
+        for r in self.robots:
+            try:
+                r.stop()
+            except Exception as e:  # noqa: BLE001 - a refusing device may refuse the hold too
+                self._log(f"hold of '{r.name}' during a fault failed: {e!r}")
+
+    def clear_errors(self) -> str:
+        """The operator's acknowledgement: clear the device's fault (robot.clear_errors) and resume
+        accepting commands; the robot holds until the next one. Raises when the device refuses."""
+        messages = [r.clear_errors() for r in self.robots]
+        self.fault = ""
+        self.request_hold()
+        self._log("device fault cleared: " + "; ".join(messages))
+        return "; ".join(messages)
+
     def _try_reconnect(self, mono: float) -> None:
         self._next_reconnect = mono + self.config.reconnect_period_s
         for r in self.robots:
@@ -354,6 +393,8 @@ class DriverCore:
         e = self.estop.state
         if not self.device_ok:
             level, msg = "ERROR", f"device down, reconnecting: {c.last_fault}"
+        elif self.fault:
+            level, msg = "ERROR", f"device fault, holding until ~/clear_errors: {self.fault}"
         elif e.engaged:
             level, msg = "WARN", f"E-STOP engaged by {e.source}: {e.reason}".rstrip(": ")
         elif not self._active:
@@ -367,6 +408,7 @@ class DriverCore:
                   "clamped_commands": str(c.clamped), "last_clamp": c.last_clamp,
                   "dropped_while_estop": str(c.dropped_estop),
                   "dropped_while_inactive": str(c.dropped_inactive),
+                  "dropped_while_fault": str(c.dropped_fault), "fault": self.fault,
                   "watchdog_trips": str(c.watchdog_trips), "device_faults": str(c.device_faults),
                   "reconnects": str(c.reconnects), "last_fault": c.last_fault}
         return level, msg, values

@@ -19,7 +19,8 @@ Topics (relative names: namespace the node or remap, never edit code):
        ``~/estop_state`` (Bool, latched), ``/diagnostics``
   in   ``arm_controller/joint_trajectory`` (JointTrajectory), ``cmd_vel`` (Twist),
        ``/estop`` (Bool, latched: ``true`` engages; ``false`` never clears)
-  srv  ``~/estop`` (SetBool: true engages, false = the explicit reset)
+  srv  ``~/estop`` (SetBool: true engages, false = the explicit reset), ``~/clear_errors``
+       (Trigger: acknowledge a device fault -- protective stop, latched error -- after inspection)
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import CameraInfo, Image, Imu, JointState, LaserScan
 from std_msgs.msg import Bool
-from std_srvs.srv import SetBool
+from std_srvs.srv import SetBool, Trigger
 from trajectory_msgs.msg import JointTrajectory
 
 from embodied_stack.common.rate_meter import RateMeter
@@ -100,6 +101,7 @@ class RobotDriverNode(LifecycleNode):
         self.create_subscription(Bool, "/estop", self._on_estop_topic, qos.LATCHED,
                                  callback_group=self._group)
         self.create_service(SetBool, "~/estop", self._on_estop_service, callback_group=self._group)
+        self.create_service(Trigger, "~/clear_errors", self._on_clear_errors, callback_group=self._group)
         self.create_timer(self.params["diagnostics_period_s"], self._publish_diagnostics,
                           callback_group=self._group)
         if self.params["autostart"]:
@@ -293,6 +295,18 @@ class RobotDriverNode(LifecycleNode):
         res.success = True
         return res
 
+    def _on_clear_errors(self, req: Trigger.Request, res: Trigger.Response) -> Trigger.Response:
+        if self.core is None:
+            res.success, res.message = False, "not configured"
+            return res
+        try:
+            res.message = self.core.clear_errors()
+            res.success = True
+        except Exception as e:  # noqa: BLE001 - the device's refusal goes back to the caller
+            res.success, res.message = False, f"{type(e).__name__}: {e}"
+            self.get_logger().error(f"clear_errors refused: {e}")
+        return res
+
     def _engage(self, source: str) -> None:
         if self.estop.engage(source):
             self.pub_estop_state.publish(Bool(data=True))
@@ -461,7 +475,12 @@ class RobotDriverNode(LifecycleNode):
                                                "not configured (see the log for why)", {}))
         else:
             level, message, values = self.core.status()
-            values.update(self.device_status())
+            device = self.device_status()
+            values.update(device)
+            for key, value in device.items():  # a device's own level (UR safety mode, xArm error codes)
+                if key.endswith(".level") and value in _LEVELS and _LEVELS[value] > _LEVELS[level]:
+                    level = value
+                    message += f"; {device.get(key[:-len('level')] + 'message', value)}"
             statuses.append(diagnostics.status(f"{self.get_name()}: driver", hw, _LEVELS[level], message,
                                                values))
             statuses.append(diagnostics.stream_status(

@@ -9,6 +9,8 @@ stack runs unchanged on either.
 from embodied_stack.hardware.robot import (
     BaseVelocity,
     CameraFrame,
+    DeviceDisconnectedError,
+    DeviceFaultError,
     ImuReading,
     JointCommand,
     LaserScanReading,
@@ -29,6 +31,8 @@ __all__ = [
     "CameraFrame",
     "CommandRejected",
     "CommandWatchdog",
+    "DeviceDisconnectedError",
+    "DeviceFaultError",
     "ImuReading",
     "JointCommand",
     "JointLimits",

@@ -25,6 +25,17 @@ class RobotNotConnectedError(RuntimeError):
     """Raised by I/O on a robot that is not connected; the message says the fix."""
 
 
+class DeviceDisconnectedError(ConnectionError):
+    """The link to the device is down (cable, network, powered off); the message names the device
+    and the fix. The driver reports it and reconnects."""
+
+
+class DeviceFaultError(RuntimeError):
+    """The device answers but refuses motion (safety or protective stop, latched error, motors off);
+    the message says why and how to recover. The driver holds, keeps reading state and reports it
+    until the operator clears it (``Robot.clear_errors``); it does not reconnect."""
+
+
 @dataclass
 class JointCommand:
     """Joint position targets (rad) for the arm joints, in ``Robot.joint_names``
@@ -172,6 +183,16 @@ class Robot(abc.ABC):
         safe = self.base_limits.filter(command)
         self._write_base_velocity(safe)
         return safe
+
+    def clear_errors(self) -> str:
+        """Acknowledge and clear a device fault after the operator inspected the robot (unlock a
+        protective stop, clean a latched error). Returns what was done; devices without faults
+        to clear say so."""
+        self._require_connected("clear_errors")
+        return self._clear_errors()
+
+    def _clear_errors(self) -> str:
+        return f"robot '{self.name}' has no device faults to clear"
 
     def stop(self) -> None:
         """Hold the arm where it is and bring the base to zero velocity (e-stop,

@@ -36,7 +36,13 @@ from typing import Any
 
 import numpy as np
 
-from embodied_stack.hardware.robot import JointCommand, Robot, RobotState
+from embodied_stack.hardware.robot import (
+    DeviceDisconnectedError,
+    DeviceFaultError,
+    JointCommand,
+    Robot,
+    RobotState,
+)
 from embodied_stack.hardware.safety import JointLimits
 from embodied_stack.robots.description import RobotDescription
 from embodied_stack.robots.ur.config import URConfig
@@ -61,15 +67,6 @@ RECEIVE_VARIABLES = ["timestamp", "actual_q", "actual_qd", "target_moment", "rob
                      "safety_status_bits"]
 # servoJ's speed and acceleration arguments are unused by UR's servoj; ur_rtde still range-checks them
 _SERVOJ_UNUSED_SPEED, _SERVOJ_UNUSED_ACCELERATION = 0.5, 0.5
-
-
-class DeviceDisconnectedError(ConnectionError):
-    """The link to the controller is down; the message names the host and the fix (reconnect)."""
-
-
-class DeviceFaultError(RuntimeError):
-    """The controller is reachable but refuses motion (safety stop, powered off, script stopped);
-    the message says why and how to recover (usually ``clear_errors()`` after inspection)."""
 
 
 def _sdk() -> dict[str, ModuleType]:
@@ -290,11 +287,10 @@ class URRobot(Robot):
             self._servoing = False
 
     # --- recovery and diagnostics -----------------------------------------------------------------------
-    def clear_errors(self) -> None:
+    def _clear_errors(self) -> str:
         """Bring the arm back to a state that accepts commands: unlock a protective stop, restart
         safety after a fault, power on and release the brakes, restart the control script. An
         engaged emergency stop cannot be cleared from software: release the button first."""
-        self._require_connected("clear_errors")
         with self._lock:
             r = self._require_receive()
             safety = r.getSafetyMode()
@@ -317,6 +313,7 @@ class URRobot(Robot):
                 self._dash("brake release")
                 self._wait(lambda: r.getRobotMode() == ROBOT_RUNNING, "robot mode RUNNING (brakes released)")
             self._start_control()
+        return f"UR at {self.host}: safety mode normal, arm running, control script restarted"
 
     def _dash(self, command: str) -> str:
         """One dashboard command and its reply line."""

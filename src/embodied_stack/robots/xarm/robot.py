@@ -29,7 +29,13 @@ from typing import Any
 
 import numpy as np
 
-from embodied_stack.hardware.robot import JointCommand, Robot, RobotState
+from embodied_stack.hardware.robot import (
+    DeviceDisconnectedError,
+    DeviceFaultError,
+    JointCommand,
+    Robot,
+    RobotState,
+)
 from embodied_stack.hardware.safety import JointLimits
 from embodied_stack.robots.description import RobotDescription
 from embodied_stack.robots.xarm.config import XArmConfig
@@ -42,15 +48,6 @@ ESTOP_ERRORS = frozenset({1, 2, 3})  # e-stop button, emergency IO, three-state 
 # API return codes (xarm/x3/code.py APIState)
 _LINK_CODES = {-1: "not connected", 3: "reply timeout", 8: "send failed"}
 _HAS_ERROR, _HAS_WARNING, _NOT_READY, _OUT_OF_RANGE = 1, 2, 9, -8
-
-
-class DeviceDisconnectedError(ConnectionError):
-    """The link to the controller is down; the message names the host and the fix (reconnect)."""
-
-
-class DeviceFaultError(RuntimeError):
-    """The controller is reachable but will not move (error latched, e-stop, motors off); the
-    message gives the code, its meaning and the fix (usually ``clear_errors()``)."""
 
 
 def _sdk() -> Any:
@@ -238,10 +235,9 @@ class XArmRobot(Robot):
             arm.set_state(STOP_STATE)
 
     # --- recovery and diagnostics -----------------------------------------------------------------------
-    def clear_errors(self) -> None:
+    def _clear_errors(self) -> str:
         """Clean the controller's error and warning, enable the motors and re-enter servo mode. An
         emergency stop that is still pressed keeps its error: release it first."""
-        self._require_connected("clear_errors")
         with self._lock:
             arm = self._require_arm()
             arm.clean_error()
@@ -255,6 +251,7 @@ class XArmRobot(Robot):
                                        f"after clean_error: {fix}, then clear_errors() again")
             self._enter_servo_mode()
             self._wait(lambda: arm.get_state()[1] in (1, 2), "state READY after set_state(0)")
+        return f"xArm at {self.host}: error and warning cleaned, motors enabled, servo mode"
 
     def _wait(self, condition: Callable[[], bool], what: str) -> None:
         deadline = time.monotonic() + self.config.connect_timeout_s
