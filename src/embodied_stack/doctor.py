@@ -78,9 +78,11 @@ def check_interfaces() -> Check:
     try:
         importlib.import_module("embodied_stack_interfaces.msg")
         importlib.import_module("embodied_stack_interfaces.action")
-        return Check("embodied_stack_interfaces", True, "built and importable")
+        importlib.import_module("tf2_msgs.msg")  # /tf; built from Jazzy's definition where no wheel exists
+        importlib.import_module("nav2_msgs.action")  # NavigateToPose, likewise
+        return Check("embodied_stack_interfaces, tf2_msgs, nav2_msgs", True, "built and importable")
     except ImportError as e:
-        return Check("embodied_stack_interfaces", False, str(e),
+        return Check("embodied_stack_interfaces, tf2_msgs, nav2_msgs", False, str(e),
                      "scripts/build_interfaces.sh .venv   (ROS from apt: colcon build, see README)")
 
 
@@ -150,6 +152,11 @@ CHECKS: list[Callable[[], Check]] = [
     lambda: check_module("stable_baselines3", "pip install stable-baselines3"),
     lambda: check_module("pyarrow", "pip install pyarrow"),
     lambda: check_module("av", "pip install av"),
+    lambda: check_module("scservo_sdk", "pip install feetech-servo-sdk  # SO-100/101 arms", required=False),
+    lambda: check_module("dynamixel_sdk", "pip install dynamixel-sdk  # Koch arms", required=False),
+    lambda: check_module("rtde_control", "pip install ur-rtde  # Universal Robots", required=False),
+    lambda: check_module("xarm", "pip install xarm-python-sdk  # UFactory xArm", required=False),
+    lambda: check_module("navground", "pip install navground  # ORCA pedestrians", required=False),
 ]
 
 
