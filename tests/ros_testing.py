@@ -65,3 +65,18 @@ class RosHarness:
         self.executor.shutdown()
         self.node.destroy_node()
         rclpy.try_shutdown(context=self.context)
+
+
+def launch_stack(path, yaml_text: str) -> tuple[subprocess.Popen, list[str]]:
+    """Write a stack YAML to ``path`` and start it with the launch runner in its own session; its
+    output is collected line by line into the returned list (read it any time, and after the stop)."""
+    import textwrap
+    import threading
+
+    path.write_text(textwrap.dedent(yaml_text))
+    proc = subprocess.Popen([sys.executable, "-m", "embodied_stack.cli", "launch", str(path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True).start()
+    return proc, lines

@@ -10,14 +10,10 @@ Playwright; the test process streams JointTrajectory like a policy does.
 from __future__ import annotations
 
 import math
-import os
 import re
 import shutil
 import signal
 import subprocess
-import sys
-import textwrap
-import threading
 import time
 
 from playwright import sync_api
@@ -26,7 +22,7 @@ from std_msgs.msg import Bool
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 from embodied_stack.ros import qos
-from ros_testing import RosHarness, stop_process
+from ros_testing import RosHarness, launch_stack, stop_process
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -34,8 +30,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 
 
 def _launch(tmp_path) -> tuple[subprocess.Popen, list[str]]:
-    stack = tmp_path / "estop_stack.yaml"
-    stack.write_text(textwrap.dedent("""
+    return launch_stack(tmp_path / "estop_stack.yaml", """
         environment: {MUJOCO_GL: egl}
         nodes:
           - name: sim_bridge
@@ -47,18 +42,7 @@ def _launch(tmp_path) -> tuple[subprocess.Popen, list[str]]:
             params_files: [config/teleop/teleop.yaml]
             parameters: {device: web, console_port: 0, recorder_ns: "",
                          driver_estop_service: /sim_bridge/estop}
-    """))
-    proc = subprocess.Popen([sys.executable, "-m", "embodied_stack.cli", "launch", str(stack)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
-    lines: list[str] = []
-
-    def pump() -> None:
-        for line in proc.stdout:
-            lines.append(line)
-
-    threading.Thread(target=pump, daemon=True).start()
-    return proc, lines
+    """)
 
 
 def test_console_estop_stops_a_streamed_arm_until_reset(tmp_path):

@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import signal
 import subprocess
-import sys
 import textwrap
-import threading
 
 import yaml
 from sensor_msgs.msg import JointState
@@ -28,7 +25,7 @@ from embodied_stack.datasets import LeRobotDataset
 from embodied_stack.motors.bus import MotorCalibration, save_calibration
 from embodied_stack.ros import qos
 from emulators.feetech_bus import FeetechBusEmulator
-from ros_testing import RosHarness, stop_process
+from ros_testing import RosHarness, launch_stack, stop_process
 
 TICKS_PER_RAD = 4096 / (2 * math.pi)
 
@@ -69,8 +66,7 @@ def _launch(tmp_path, description: str) -> tuple[subprocess.Popen, list[str]]:
                        msg_type: trajectory_msgs/msg/JointTrajectory, shape: [6], max_age_s: 0.5,
                        names: [shoulder_pan, shoulder_lift, elbow_flex, wrist_flex, wrist_roll, gripper]}}
     """))
-    stack = tmp_path / "leader_stack.yaml"
-    stack.write_text(textwrap.dedent(f"""
+    return launch_stack(tmp_path / "leader_stack.yaml", f"""
         nodes:
           - name: robot_driver
             executable: robot_driver
@@ -83,13 +79,7 @@ def _launch(tmp_path, description: str) -> tuple[subprocess.Popen, list[str]]:
           - name: recorder
             executable: recorder
             params_files: [{recorder}]
-    """))
-    proc = subprocess.Popen([sys.executable, "-m", "embodied_stack.cli", "launch", str(stack)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
-    lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True).start()
-    return proc, lines
+    """)
 
 
 def test_leader_arm_drives_the_follower_and_the_recording_loads(tmp_path):

@@ -8,12 +8,8 @@ offset or optical-frame convention fails here.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
-import textwrap
-import threading
 
 import mujoco
 import numpy as np
@@ -26,12 +22,11 @@ from embodied_stack.ros.tf import TransformListener
 from embodied_stack.sim.rendering import camera_optical_pose
 from embodied_stack.sim.tabletop import TabletopWorld
 from embodied_stack.tf import TransformError
-from ros_testing import RosHarness, stop_process
+from ros_testing import RosHarness, launch_stack, stop_process
 
 
 def _launch(tmp_path) -> tuple[subprocess.Popen, list[str]]:
-    stack = tmp_path / "tf_stack.yaml"
-    stack.write_text(textwrap.dedent("""
+    return launch_stack(tmp_path / "tf_stack.yaml", """
         environment: {MUJOCO_GL: egl}
         nodes:
           - name: sim_bridge
@@ -41,13 +36,7 @@ def _launch(tmp_path) -> tuple[subprocess.Popen, list[str]]:
           - name: perception
             executable: perception
             params_files: [config/nodes/perception.yaml]
-    """))
-    proc = subprocess.Popen([sys.executable, "-m", "embodied_stack.cli", "launch", str(stack)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
-    lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True).start()
-    return proc, lines
+    """)
 
 
 def test_tf_carries_links_and_cameras_and_perception_uses_it(tmp_path):

@@ -72,6 +72,19 @@ class MotorCalibration:
     range_max: int = 4095
 
 
+@dataclass(frozen=True)
+class HardwareStatus:
+    """One servo's health for /diagnostics, read without raising on its error bits: the error
+    ``bits`` (Feetech: status byte | Status register; Dynamixel: Hardware_Error_Status) and their
+    ``names``, input voltage in V, temperature in deg C; ``answered`` False when it did not reply."""
+
+    answered: bool
+    bits: int = 0
+    names: tuple[str, ...] = ()
+    voltage_v: float | None = None
+    temperature_c: float | None = None
+
+
 @dataclass
 class BusStats:
     """Counters reported on /diagnostics by the driver."""

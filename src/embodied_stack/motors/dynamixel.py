@@ -32,6 +32,7 @@ import serial
 from dynamixel_sdk.protocol2_packet_handler import Protocol2PacketHandler
 
 from embodied_stack.motors.bus import (
+    HardwareStatus,
     Motor,
     MotorBus,
     MotorBusError,
@@ -205,19 +206,6 @@ def encode_value(name: str, register: Register, value: int) -> list[int]:
 
 def decode_value(register: Register, data: list[int] | bytes) -> int:
     return int.from_bytes(bytes(data[: register.size]), "little", signed=register.signed)
-
-
-@dataclass(frozen=True)
-class HardwareStatus:
-    """One servo's health for /diagnostics, read without raising on its error bits (the same
-    fields as ``FeetechBus``'s): Hardware_Error_Status ``bits`` and their ``names``, input
-    voltage in V, temperature in deg C; ``answered`` False when it did not reply."""
-
-    answered: bool
-    bits: int = 0
-    names: tuple[str, ...] = ()
-    voltage_v: float | None = None
-    temperature_c: float | None = None
 
 
 class _PortHandler(dxl.PortHandler):

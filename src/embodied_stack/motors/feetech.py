@@ -30,6 +30,7 @@ import scservo_sdk as scs
 import serial
 
 from embodied_stack.motors.bus import (
+    HardwareStatus,
     Motor,
     MotorBus,
     MotorBusError,
@@ -157,21 +158,6 @@ def decode_sign_magnitude(raw: int, sign_bit: int) -> int:
 def _error_names(bits: int) -> list[str]:
     return [name for bit, name in ERROR_BITS.items() if bits & bit] + \
         [f"bit{i}" for i in range(8) if bits & (1 << i) and (1 << i) not in ERROR_BITS]
-
-
-@dataclass(frozen=True)
-class HardwareStatus:
-    """One servo's health for /diagnostics, read without raising on its error bits.
-
-    ``bits`` is the status packet's error byte OR the ``Status`` register; ``names`` spells
-    them out; voltage in V, temperature in deg C; ``answered`` False when it did not reply.
-    """
-
-    answered: bool
-    bits: int = 0
-    names: tuple[str, ...] = ()
-    voltage_v: float | None = None
-    temperature_c: float | None = None
 
 
 class _PortHandler(scs.PortHandler):

@@ -44,8 +44,8 @@ RELATIONS_ZH = {
 }
 SIZE_FORMS_EN = {"small": ("smaller", "smallest"), "large": ("larger", "largest", "bigger", "biggest")}
 #: English words that carry no attribute ("pick up the red one on the table")
-STOPWORDS_EN = frozenset(
-    "the a an one ones thing things object objects item items it that this these those is are of on in "
+STOPWORDS_EN = frozenset(  # a word list reads better as one string
+    "the a an one ones thing things object objects item items it that this these those is are of on in "  # noqa: SIM905
     "at to from by with near next me my i please pick up grab take get move put place give find "
     "show point which what where table side most go and or can you could would for there here "
     "colored coloured object's".split()
