@@ -15,8 +15,9 @@
    ``~/estop`` and repeats ``--trials`` times.
 3. Stale cmd_vel -> base stopped (through ROS): the sim bridge (the same driver node) in the
    indoor world; this process streams ``cmd_vel`` at 20 Hz then stops; the time from the last
-   command to the first /odom with zero commanded twist, minus the configured timeout
-   (``command_timeout_s``), is the watchdog's own latency.
+   command until /odom shows the base turning slower than 0.05 rad/s. Baseline in the same run,
+   alternating trials: the stream ends with an explicit zero ``cmd_vel`` (same transport and
+   velocity servo, no watchdog); stale - baseline - ``command_timeout_s`` is the watchdog's share.
 Numbers are wall-clock on this machine (2 cores shared with whatever else runs).
 """
 
@@ -253,20 +254,24 @@ def bench_stale(trials: int) -> None:
     node.create_subscription(Odometry, "/odom",
                              lambda m: odom.append((time.monotonic(), m.twist.twist.angular.z)), qos.SENSOR)
     cmd = node.create_publisher(Twist, "/cmd_vel", qos.COMMAND)
-    latencies = []
+    stale: list[float] = []
+    explicit: list[float] = []
     try:
         end = time.monotonic() + 60
         while not odom and time.monotonic() < end:
             rclpy.spin_once(node, timeout_sec=0.1)
         twist = Twist()
         twist.angular.z = 0.5  # turn in place: no walls to hit however many trials
-        for _ in range(trials):
+        for trial in range(2 * trials):
             stream_end = time.monotonic() + 0.5
             last = 0.0
             while time.monotonic() < stream_end:
                 cmd.publish(twist)
                 last = time.monotonic()
                 rclpy.spin_once(node, timeout_sec=0.05)
+            if trial % 2:  # baseline: an explicit stop, i.e. the same path minus the watchdog
+                cmd.publish(Twist())
+                last = time.monotonic()
             seen = len(odom)
             end = time.monotonic() + 1.5
             stopped = None
@@ -274,16 +279,21 @@ def bench_stale(trials: int) -> None:
                 rclpy.spin_once(node, timeout_sec=0.01)
                 stopped = next((t for t, wz in odom[seen:] if abs(wz) < 0.05), None)
             if stopped is not None:
-                latencies.append((stopped - last) * 1e3)
+                (explicit if trial % 2 else stale).append((stopped - last) * 1e3)
     finally:
         node.destroy_node()
         rclpy.try_shutdown()
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(timeout=30)
-    print(f"\n== stale cmd_vel -> base stopped (sim bridge = robot_driver, indoor world, {trials} trials) ==")
-    print(f"last command -> |wz| < 0.05 rad/s on /odom: p50 {_pct(latencies, 50):.1f} ms, p99 "
-          f"{_pct(latencies, 99):.1f} ms (configured timeout {timeout * 1e3:.0f} ms; the rest is the "
-          f"watchdog, the simulated velocity servo and /odom transport; n={len(latencies)})")
+    print(f"\n== stale cmd_vel -> base stopped (sim bridge = robot_driver, indoor world, "
+          f"{trials} trials each) ==")
+    print(f"commands stop (stale)      -> |wz| < 0.05 rad/s on /odom: p50 {_pct(stale, 50):.1f} ms, "
+          f"p99 {_pct(stale, 99):.1f} ms (n={len(stale)})")
+    print(f"explicit zero cmd_vel     -> |wz| < 0.05 rad/s on /odom: p50 {_pct(explicit, 50):.1f} ms, "
+          f"p99 {_pct(explicit, 99):.1f} ms (n={len(explicit)}; velocity servo + transport, the baseline)")
+    print(f"watchdog's own share (stale - baseline - {timeout * 1e3:.0f} ms timeout): "
+          f"p50 {_pct(stale, 50) - _pct(explicit, 50) - timeout * 1e3:.1f} ms, "
+          f"p99 {_pct(stale, 99) - _pct(explicit, 99) - timeout * 1e3:.1f} ms")
 
 
 def main() -> int:
@@ -292,10 +302,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="per loop configuration")
     parser.add_argument("--trials", type=int, default=100)
     parser.add_argument("--skip-ros", action="store_true", help="only the in-process loop benchmark")
+    parser.add_argument("--only", choices=["loops", "estop", "stale"], help="run one part")
     args = parser.parse_args()
-    bench_loops(args.seconds)
-    if not args.skip_ros:
+    if args.only in (None, "loops"):
+        bench_loops(args.seconds)
+    if not args.skip_ros and args.only in (None, "estop"):
         bench_estop(args.trials)
+    if not args.skip_ros and args.only in (None, "stale"):
         bench_stale(args.trials)
     return 0
 

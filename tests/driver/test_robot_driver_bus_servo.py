@@ -138,6 +138,8 @@ def _stamp(t: float):
 @pytest.mark.parametrize("kind", ["feetech", "dynamixel"])
 def test_robot_driver_drives_an_emulated_bus_servo_arm(kind, tmp_path):
     arm = _arm(kind)
+    # a stale goal left in the pan servo from an earlier session: connecting must not jump there
+    arm.emulator.set_register(1, "Goal_Position", 3000)
     description = _write_description(tmp_path, arm)
     # -p only: the shipped params file's node-specific 'robot' would win over a -p (wildcard) value
     proc = start_node_process("embodied_stack.driver.node", "-p", f"robot:={description}",
@@ -152,6 +154,8 @@ def test_robot_driver_drives_an_emulated_bus_servo_arm(kind, tmp_path):
                                                   "wrist_roll", "gripper"]
         q0 = d.q[:5]
         assert max(abs(v) for v in q0) < 0.01, q0  # servos at mid-travel read 0 rad
+        d.h.spin_for(0.5)  # torque is on: a jump to the stale goal would show by now
+        assert abs(arm.emulator.actual_position(1) - 2048) < 5 and abs(d.q[0]) < 0.01, "jumped on connect"
         # 1. follow a trajectory: the emulated servo moves and /joint_states follows
         target = list(q0)
         target[0] = 0.4
