@@ -44,7 +44,9 @@ SPECS = [
     ParamSpec("root", "", "dataset folder (created unless resume), e.g. ~/datasets/pick_cube",
               check=lambda v: None if v else "set the dataset folder"),
     ParamSpec("fps", 30, "dataset frame rate, Hz", min=1, max=240),
-    ParamSpec("robot_type", "", "robot type stored in meta/info.json (e.g. so_arm)"),
+    ParamSpec("robot_type", "", "robot type stored in meta/info.json ('' = the robot description's name)"),
+    ParamSpec("robot", "", "robot description (config/robots/): joint streams without names record its "
+              "joints + gripper, in its order ('' = none)"),
     ParamSpec("resume", False, "append to an existing dataset at root"),
     ParamSpec("delay_s", 0.1, "frames are decided this long after their time, s", min=0.0, max=2.0),
     ParamSpec("max_drop_fraction", 0.05, "flag episodes where a stream missed more than this share",
@@ -67,8 +69,10 @@ def _stream_specs(name: str) -> list[ParamSpec]:
                   check=lambda v: None if v else "set the feature name"),
         ParamSpec(p + "topic", "", "topic to subscribe", check=lambda v: None if v else "set the topic"),
         ParamSpec(p + "msg_type", "sensor_msgs/msg/JointState", "message type", choices=sorted(MSG_TYPES)),
-        ParamSpec(p + "shape", [0], "feature shape: [H, W, 3] for images, [n] for vectors",
-                  check=lambda v: None if all(int(s) > 0 for s in v) else "all dimensions must be > 0"),
+        ParamSpec(p + "shape", [0], "feature shape: [H, W, 3] for images, [n] for vectors ([0] = the "
+                  "number of names)",
+                  check=lambda v: None if list(v) == [0] or all(int(s) > 0 for s in v)
+                  else "all dimensions must be > 0"),
         ParamSpec(p + "names", [""], "joint/element names (selects joints by name; [''] = all in order)"),
         ParamSpec(p + "max_age_s", 0.0, "oldest sample that may fill a frame, s (0 = 1.5 frame periods)",
                   min=0.0),
@@ -85,19 +89,32 @@ class RecorderNode(Node):
         self.stream_params = Parameters(self, [s for n in names for s in _stream_specs(n)])
         streams: list[StreamSpec] = []
         self._topics: dict[str, tuple[str, str, list[str]]] = {}
+        robot = None
+        if self.params["robot"]:
+            from embodied_stack.robots import load_description
+
+            robot = load_description(self.params["robot"])
         for n in names:
             prefix = f"streams.{n}."
             sp = {k[len(prefix):]: v for k, v in self.stream_params.values.items() if k.startswith(prefix)}
             msg_type = sp["msg_type"]
             is_image = msg_type == "sensor_msgs/msg/Image"
             elem_names = [x for x in sp["names"] if x]
-            streams.append(StreamSpec(sp["feature"], "video" if is_image else "float32",
-                                      tuple(int(s) for s in sp["shape"]), elem_names or None,
-                                      sp["max_age_s"] or None))
+            if not elem_names and robot is not None and not is_image:
+                elem_names = robot.state_names  # the one list of joints: the robot description's
+            shape = tuple(int(s) for s in sp["shape"])
+            if shape == (0,):
+                if is_image or not elem_names:
+                    raise InvalidParameterError(f"recorder: streams.{n}.shape is not set (and no names to "
+                                                "count): give it, e.g. [224, 224, 3] or [6]")
+                shape = (len(elem_names),)
+            streams.append(StreamSpec(sp["feature"], "video" if is_image else "float32", shape,
+                                      elem_names or None, sp["max_age_s"] or None))
             self._topics[sp["feature"]] = (sp["topic"], msg_type, elem_names)
         config = RecorderConfig(
             root=self.params["root"], fps=int(self.params["fps"]), streams=streams,
-            robot_type=self.params["robot_type"] or None, resume=self.params["resume"],
+            robot_type=self.params["robot_type"] or (robot.name if robot else None),
+            resume=self.params["resume"],
             delay_s=self.params["delay_s"], max_drop_fraction=self.params["max_drop_fraction"],
             keep_flagged=self.params["keep_flagged"], min_free_mb=self.params["min_free_mb"],
             default_task=self.params["default_task"], max_episode_s=self.params["max_episode_s"])
