@@ -25,6 +25,9 @@ from embodied_stack.motors.bus import (
 from embodied_stack.motors.dynamixel import DynamixelBus, HardwareStatus
 from emulators.dynamixel_bus import OVERLOAD, DynamixelBusEmulator, build_packet
 
+#: a loaded CI machine can stall the emulator thread beyond the SDK's 34 ms reply timeout
+LATENCY_MS = 50.0
+
 KOCH = {
     "shoulder_pan": Motor(1, "xl430-w250"),
     "shoulder_lift": Motor(2, "xl430-w250"),
@@ -54,7 +57,7 @@ def emu() -> Iterator[DynamixelBusEmulator]:
 
 @pytest.fixture
 def bus(emu: DynamixelBusEmulator) -> Iterator[DynamixelBus]:
-    b = DynamixelBus(emu.port, KOCH)
+    b = DynamixelBus(emu.port, KOCH, latency_timer_ms=LATENCY_MS)
     b.connect()
     yield b
     b.disconnect()
@@ -78,7 +81,7 @@ def test_handshake_and_scan(bus: DynamixelBus) -> None:
 
 def test_handshake_names_missing_and_wrong_motors(emu: DynamixelBusEmulator) -> None:
     motors = {**KOCH, "shoulder_pan": Motor(1, "xl330-m288"), "gripper": Motor(7, "xl330-m077")}
-    bus = DynamixelBus(emu.port, motors)
+    bus = DynamixelBus(emu.port, motors, latency_timer_ms=LATENCY_MS)
     with pytest.raises(MotorBusError) as err:
         bus.connect()
     msg = str(err.value)
@@ -216,18 +219,19 @@ def test_bad_input_is_rejected_with_the_fix(bus: DynamixelBus, emu: DynamixelBus
     with pytest.raises(ValueError, match="Operating_Mode 4"):
         bus.write_homing_offset("gripper", 2000)
     with pytest.raises(ValueError, match="unknown Dynamixel model 'xl999'.*xl430-w250"):
-        DynamixelBus(emu.port, {"x": Motor(1, "xl999")})
+        DynamixelBus(emu.port, {"x": Motor(1, "xl999")}, latency_timer_ms=LATENCY_MS)
     with pytest.raises(ValueError, match="baud rate 123456.*1000000"):
-        DynamixelBus(emu.port, KOCH, baudrate=123456)
+        DynamixelBus(emu.port, KOCH, baudrate=123456, latency_timer_ms=LATENCY_MS)
     with pytest.raises(ValueError, match="share id 1"):
-        DynamixelBus(emu.port, {"a": Motor(1, "xl430-w250"), "b": Motor(1, "xl430-w250")})
+        DynamixelBus(emu.port, {"a": Motor(1, "xl430-w250"), "b": Motor(1, "xl430-w250")},
+                     latency_timer_ms=LATENCY_MS)
     with pytest.raises(ValueError, match="id 300"):
         bus.set_id(1, 300)
 
 
 def test_set_id_through_the_protocol() -> None:
     with DynamixelBusEmulator({1: "xl330-m288", 2: "xl330-m288"}) as emu:
-        bus = DynamixelBus(emu.port, {"gripper": Motor(7, "xl330-m288")})
+        bus = DynamixelBus(emu.port, {"gripper": Motor(7, "xl330-m288")}, latency_timer_ms=LATENCY_MS)
         bus.connect(handshake=False)
         with pytest.raises(MotorBusError, match="id 2 is already taken"):
             bus.set_id(1, 2)
@@ -249,7 +253,7 @@ def test_set_id_through_the_protocol() -> None:
 def test_set_baudrate_through_the_protocol() -> None:
     with DynamixelBusEmulator({1: "xl430-w250"}) as emu:
         motors = {"shoulder_pan": Motor(1, "xl430-w250")}
-        bus = DynamixelBus(emu.port, motors)
+        bus = DynamixelBus(emu.port, motors, latency_timer_ms=LATENCY_MS)
         bus.connect()
         bus.write("Torque_Enable", "shoulder_pan", 1)
         bus.set_baudrate(1, 57_600)  # the port follows the servo
@@ -259,7 +263,7 @@ def test_set_baudrate_through_the_protocol() -> None:
         bus.set_port_baudrate(1_000_000)
         assert bus.ping(1) is None  # nobody listens at 1 Mbaud any more
         bus.disconnect()
-        slow = DynamixelBus(emu.port, motors, baudrate=57_600)
+        slow = DynamixelBus(emu.port, motors, baudrate=57_600, latency_timer_ms=LATENCY_MS)
         slow.connect()
         assert slow.read("ID", "shoulder_pan") == 1
         slow.disconnect()
@@ -289,7 +293,8 @@ def test_homing_offset_sign_a_mid_pose_reads_mid_range(bus: DynamixelBus, emu: D
 
 def test_ticks_and_radians_with_calibration(emu: DynamixelBusEmulator) -> None:
     calibration = {"shoulder_pan": MotorCalibration(id=1), "gripper": MotorCalibration(id=6, drive_mode=1)}
-    bus = DynamixelBus(emu.port, {n: KOCH[n] for n in calibration}, calibration=calibration)
+    bus = DynamixelBus(emu.port, {n: KOCH[n] for n in calibration}, calibration=calibration,
+                       latency_timer_ms=LATENCY_MS)
     bus.connect()
     emu.set_actual_position(1, 3072)
     emu.set_actual_position(6, 3072)
@@ -317,13 +322,13 @@ def test_out_of_range_readings_reach_the_caller(bus: DynamixelBus, emu: Dynamixe
 
 def test_clients_open_and_close_the_port_repeatedly(emu: DynamixelBusEmulator) -> None:
     for i in range(10):
-        bus = DynamixelBus(emu.port, KOCH)
+        bus = DynamixelBus(emu.port, KOCH, latency_timer_ms=LATENCY_MS)
         bus.connect()
         assert bus.read("ID", "gripper") == 6, f"round {i}"
         bus.disconnect()
     with serial.Serial(emu.port, 1_000_000) as port:  # a client killed half-way through a packet
         port.write(bytes.fromhex("FF FF FD 00 01 07 00 02"))
-    bus = DynamixelBus(emu.port, KOCH)
+    bus = DynamixelBus(emu.port, KOCH, latency_timer_ms=LATENCY_MS)
     bus.connect()
     assert bus.sync_read("ID") == {name: m.id for name, m in KOCH.items()}
     bus.disconnect()
