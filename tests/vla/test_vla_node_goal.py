@@ -1,6 +1,6 @@
-"""A policy with a goal input never moves without a grounded goal: the node aborts the skill
-with perception's reason when it cannot ground the instruction, and runs when the goal's
-arguments carry the target and place positions."""
+"""A policy with a goal input never moves without a grounded goal: the node parses no
+instruction itself (grounding is the executive's), aborts a skill whose arguments lack the
+target and place positions or give invalid ones, and runs when they carry them."""
 
 from __future__ import annotations
 
@@ -34,14 +34,13 @@ def goal_checkpoint(tmp_path) -> str:
     return str(save_checkpoint(tmp_path / "ckpt", VLANet(model), VLAConfig(model=model), tasks=[]))
 
 
-def test_goal_policy_aborts_without_grounding_and_runs_with_goal_arguments(goal_checkpoint):
+def test_goal_policy_aborts_without_grounded_arguments_and_runs_with_them(goal_checkpoint):
     from embodied_stack_interfaces.action import ExecuteSkill
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "embodied_stack.vla.node", "--ros-args",
          "-p", f"checkpoint:={goal_checkpoint}",
-         "-p", "control_rate_hz:=20.0", "-p", "grounding_timeout_s:=0.5",
-         "-p", "grounding_service:=/vla_goal_test/no_such_service"],
+         "-p", "control_rate_hz:=20.0"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ})
     rclpy.init()
     node = rclpy.create_node("vla_goal_test")
@@ -81,7 +80,12 @@ def test_goal_policy_aborts_without_grounding_and_runs_with_goal_arguments(goal_
         assert client.server_is_ready()
 
         result = run(ExecuteSkill.Goal(skill="pick_place", instruction="put the red cube in the bowl"), 5.0)
-        assert result is not None and not result.success and "grounding service" in result.message
+        assert result is not None and not result.success, result
+        assert "target_position and place_position" in result.message and "executive" in result.message
+        only_target = [KeyValue(key="target_position", value="0.2,0.0")]
+        result = run(ExecuteSkill.Goal(skill="pick_place", instruction="put the red cube in the bowl",
+                                       arguments=only_target), 5.0)
+        assert result is not None and not result.success and "grounded place_position" in result.message
         assert got == [], "the arm was commanded without a grounded goal"
 
         bad = [KeyValue(key="target_position", value="0.2,nan"),

@@ -2,9 +2,13 @@
 
 Talks to the stack only through its public interfaces: ``/sim/ground_truth/objects``
 (to choose a feasible task and judge it -- evaluation topics, never fed to the
-policy), ``/perception/ground_object`` (GroundObject), ``/vla_policy/execute_skill``
-(ExecuteSkill) and ``/camera/color/image_raw`` (recorded). It publishes
-``/sim/task_success`` (std_msgs/Bool) so the policy's skill ends when the judge says so.
+policy), ``/perception/ground_object`` (GroundObject) and ``/perception/objects`` (where the
+grounded object and container are), ``/vla_policy/execute_skill`` (ExecuteSkill, with the
+grounded ``target_position``/``place_position`` the policy needs: it parses no instruction
+itself) and ``/camera/color/image_raw`` (recorded). It publishes ``/sim/task_success``
+(std_msgs/Bool) so the policy's skill ends when the judge says so. The language planner path
+(``/instruction`` -> executive -> grounding -> the same skill) is the executive's; the demo
+sends one skill directly so that it shows the policy on the held-out phrasings.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import rclpy
+from diagnostic_msgs.msg import KeyValue
 from embodied_stack_interfaces.action import ExecuteSkill
 from embodied_stack_interfaces.msg import DetectedObjectArray
 from embodied_stack_interfaces.srv import GroundObject
@@ -29,11 +34,13 @@ from std_msgs.msg import Bool
 from embodied_stack.bringup.runner import StackRunner
 from embodied_stack.bringup.stack import load_stack
 from embodied_stack.datasets.video import VideoEncoder
+from embodied_stack.executive.grounding import format_position
 from embodied_stack.ros import qos
 from embodied_stack.ros.images import ImageDecodeError, rgb_from_image
 from embodied_stack.sim.instructions import sample_instruction
 from embodied_stack.sim.judge import pick_place_success
 from embodied_stack.sim.world import GroundTruthObject
+from embodied_stack.vla.grounded_goal import split_instruction
 
 GRASPABLE = ("cube", "cylinder", "sphere")
 
@@ -72,6 +79,7 @@ class DemoOperator(Node):
         self.recording = False
         self.image_count = 0
         self.perception_objects = 0
+        self.perceived: dict[str, tuple[float, float, float]] = {}  # visible object id -> position, m
         self.task: tuple[str, str] | None = None
         self.create_subscription(DetectedObjectArray, "/sim/ground_truth/objects", self._on_gt, qos.EVENTS)
         self.create_subscription(DetectedObjectArray, "/perception/objects", self._on_perceived, qos.EVENTS)
@@ -89,6 +97,8 @@ class DemoOperator(Node):
 
     def _on_perceived(self, msg: DetectedObjectArray) -> None:
         self.perception_objects = len(msg.objects)
+        self.perceived = {o.id: (o.pose.position.x, o.pose.position.y, o.pose.position.z)
+                          for o in msg.objects if o.visible}
 
     def _on_image(self, msg: Image) -> None:
         self.image_count += 1
@@ -115,6 +125,18 @@ class DemoOperator(Node):
             self.executor_.spin_once(timeout_sec=0.05)
         return predicate()
 
+    def ground(self, phrase: str) -> tuple[str | None, str]:
+        """Perception's GroundObject: (object id or None, what it said)."""
+        if not self.grounding.wait_for_service(timeout_sec=5.0):
+            return None, "perception's grounding service is not available"
+        fut = self.grounding.call_async(GroundObject.Request(phrase=phrase))
+        if not self.spin_until(fut.done, 10.0) or fut.result() is None:
+            return None, f"no answer from perception for {phrase!r}"
+        r = fut.result()
+        status = {0: "FOUND", 1: "NOT_FOUND", 2: "AMBIGUOUS"}.get(r.status, str(r.status))
+        found = r.object_id if r.status == GroundObject.Response.FOUND else None
+        return found, f"{status} {r.object_id} (score {r.score:.2f}): {r.message}"
+
     def choose_task(self, rng: np.random.Generator, language: str) -> tuple[GroundTruthObject, str]:
         objects = [o for o in self.ground_truth if o.label in GRASPABLE]
         target = objects[int(rng.integers(len(objects)))]
@@ -137,18 +159,25 @@ class DemoOperator(Node):
         result.instruction, result.target = text, target.name
         log(f"task: '{text}'  (target {target.name}: {target.color} {target.label})")
 
-        if self.grounding.wait_for_service(timeout_sec=5.0):
-            fut = self.grounding.call_async(GroundObject.Request(phrase=text))
-            if self.spin_until(fut.done, 10.0) and fut.result() is not None:
-                r = fut.result()
-                status = {0: "FOUND", 1: "NOT_FOUND", 2: "AMBIGUOUS"}.get(r.status, str(r.status))
-                result.grounded = f"{status} {r.object_id} (score {r.score:.2f}): {r.message}"
-                log(f"perception grounding: {result.grounded}")
+        phrase, container = split_instruction(text)
+        self.spin_until(lambda: len(self.perceived) > 1, 10.0)  # tracks are confirmed over a few frames
+        target_id, result.grounded = self.ground(phrase)
+        log(f"perception grounding: {result.grounded}")
+        place_id, grounded_place = self.ground(f"the {container or 'bowl'}")
+        log(f"perception grounding of the {container or 'bowl'}: {grounded_place}")
+        ids = [i for i in (target_id, place_id) if i]
+        if len(ids) < 2 or not self.spin_until(lambda: all(i in self.perceived for i in ids), 5.0):
+            result.message = "perception did not ground the object and the container; the policy was not run"
+            return result
+        arguments = {"object": target_id, "target": place_id,
+                     "target_position": format_position(self.perceived[target_id]),
+                     "place_position": format_position(self.perceived[place_id])}
 
         self.frames, self.recording = [], True
         t0 = time.monotonic()
-        send = self.skill.send_goal_async(ExecuteSkill.Goal(skill="pick_place", instruction=text,
-                                                            timeout_s=timeout_s),
+        goal = ExecuteSkill.Goal(skill="pick_place", instruction=text, timeout_s=timeout_s,
+                                 arguments=[KeyValue(key=k, value=v) for k, v in arguments.items()])
+        send = self.skill.send_goal_async(goal,
                                           feedback_callback=lambda f: None)
         if not self.spin_until(send.done, 10.0) or not send.result().accepted:
             raise RuntimeError("the VLA policy rejected the goal")

@@ -16,10 +16,11 @@ Actions
   runs until the success signal, the timeout or a cancel; feedback: progress (elapsed / timeout)
   and state ("waiting for inputs" | "running" | "holding: <reason>").
   For a policy with a goal input (``ModelConfig.goal_dim``: where the target and the place are),
-  the goal's ``arguments`` may carry ``target_position`` and ``place_position`` ("x,y[,z]", m,
-  base frame, e.g. from a planner); without them the node grounds the instruction itself with
-  perception's ``grounding_service`` (GroundObject) and the positions on ``objects_topic``, and
-  aborts the goal with perception's reason when that fails - it never guesses a target.
+  the goal's ``arguments`` must carry ``target_position`` (the object to grasp) and
+  ``place_position`` (where it goes), "x,y[,z]" in m in the base frame: the skill executive
+  (embodied_stack.executive) grounds the plan's objects through perception and sends them. The
+  node parses no instruction itself; a goal without them is aborted with the reason before the
+  arm moves - it never guesses a target.
 Parameters (config/vla/vla_policy_node.yaml): see SPECS.
 
 Inference runs in the runner's worker thread (embodied_stack.vla.runner), so the
@@ -83,12 +84,6 @@ SPECS = [
               "time_from_start of each command point, s. 0 = the position target for this control period, "
               "the training env's semantics; > 0 makes the driver interpolate from the measured position, "
               "which holds the arm back by that much (a grasp then closes late)", min=0.0, max=1.0),
-    ParamSpec("grounding_service", "/perception/ground_object",
-              "GroundObject service that grounds the instruction (policies with a goal input)",
-              read_only=True),
-    ParamSpec("grounding_timeout_s", 5.0, "how long to wait for the grounding service, s", min=0.1, max=60.0),
-    ParamSpec("objects_topic", "/perception/objects",
-              "DetectedObjectArray with the positions of grounded objects", read_only=True),
     ParamSpec("threads", 1, "torch threads for inference", min=1, max=16, read_only=True),
     ParamSpec("chunk_driven", True, "tick as soon as a chunk from a newer image is ready and re-phase the "
               "timer (false: fixed timer only; a fresh chunk waits up to one period)"),
@@ -127,7 +122,6 @@ class VLAPolicyNode(Node):
         self.gripper_joint = self.robot.gripper.name
         self.goal_dim = int(getattr(self.policy, "goal_dim", 0))
         self._goal_vec: np.ndarray | None = None
-        self._objects: dict[str, np.ndarray] = {}
         self.runner = PolicyRunner(self._predict, RunnerConfig(
             joint_lower=self.robot.lower, joint_upper=self.robot.upper,
             control_rate_hz=self.params["control_rate_hz"], max_input_age_s=self.params["max_input_age_s"],
@@ -152,14 +146,6 @@ class VLAPolicyNode(Node):
         if self.params["success_topic"]:
             self.create_subscription(Bool, self.params["success_topic"], self._on_success, qos.COMMAND,
                                      callback_group=group)
-        if self.goal_dim:
-            from embodied_stack_interfaces.msg import DetectedObjectArray
-            from embodied_stack_interfaces.srv import GroundObject
-
-            self.create_subscription(DetectedObjectArray, self.params["objects_topic"], self._on_objects,
-                                     qos.EVENTS, callback_group=group)
-            self.grounding = self.create_client(GroundObject, self.params["grounding_service"],
-                                                callback_group=group)
         self.pub = self.create_publisher(JointTrajectory, self.params["command_topic"], qos.COMMAND)
         self.period = 1.0 / self.params["control_rate_hz"]
         self.timer = self.create_timer(self.period, self._control, callback_group=group)
@@ -197,69 +183,30 @@ class VLAPolicyNode(Node):
         state = np.array([pos[j] for j in self.joint_names] + [pos[self.gripper_joint]])
         self.runner.observe_state(state, time.monotonic())
 
-    def _on_objects(self, msg) -> None:
-        self._objects = {o.id: np.array([o.pose.position.x, o.pose.position.y, o.pose.position.z])
-                         for o in msg.objects}
-
     def _predict(self, images: dict[str, np.ndarray], state: np.ndarray, instruction: str) -> np.ndarray:
         if self.goal_dim:
             return self.policy.predict_chunk(images, state, instruction, self._goal_vec)
         return self.policy.predict_chunk(images, state, instruction)
 
-    # --- goal grounding -----------------------------------------------------------------
+    # --- goal arguments -----------------------------------------------------------------
     def _goal_from_arguments(self, arguments) -> tuple[np.ndarray | None, str]:
+        """Target/place x, y for policies with a goal input, from the goal's grounded arguments."""
         args = {kv.key: kv.value for kv in arguments}
-        if "target_position" not in args and "place_position" not in args:
-            return None, ""
+        missing = [k for k in ("target_position", "place_position") if k not in args]
+        if missing:
+            return None, (f"the policy needs grounded {' and '.join(missing)} arguments ('x,y[,z]', m, base "
+                          "frame); send the instruction to the executive (/instruction or "
+                          "/executive/execute_instruction), which grounds it through perception")
         try:
             xy = [np.array([float(v) for v in args[k].split(",")], dtype=np.float32)[:2]
                   for k in ("target_position", "place_position")]
-        except (KeyError, ValueError) as e:
+        except ValueError as e:
             return None, f"goal arguments need target_position and place_position as 'x,y[,z]' ({e})"
         goal = np.concatenate(xy)
         if goal.shape != (4,) or not np.all(np.isfinite(goal)):
             return None, f"goal arguments give {goal.tolist()}, need finite x, y for target and place"
-        return goal, "from goal arguments"
-
-    def _ground(self, phrase: str) -> tuple[np.ndarray | None, str]:
-        from embodied_stack_interfaces.srv import GroundObject
-
-        timeout_s = self.params["grounding_timeout_s"]
-        if not self.grounding.wait_for_service(timeout_sec=timeout_s):
-            return None, f"grounding service {self.params['grounding_service']} is not available"
-        future = self.grounding.call_async(GroundObject.Request(phrase=phrase))
-        end = time.monotonic() + timeout_s
-        while not future.done() and time.monotonic() < end:
-            time.sleep(0.01)
-        if not future.done() or future.result() is None:
-            return None, f"no answer from {self.params['grounding_service']} for {phrase!r}"
-        r = future.result()
-        if r.status != GroundObject.Response.FOUND:
-            return None, f"perception: {r.message}"
-        while r.object_id not in self._objects and time.monotonic() < end:
-            time.sleep(0.01)  # a track confirmed just now reaches objects_topic with the next frame
-        position = self._objects.get(r.object_id)
-        if position is None:
-            return None, f"{r.object_id} is not on {self.params['objects_topic']}"
-        return position, r.message
-
-    def _resolve_goal(self, goal) -> tuple[np.ndarray | None, str]:
-        """Target/place x, y for policies with a goal input: the goal's arguments, else perception."""
-        from embodied_stack.vla.grounded_goal import split_instruction
-
-        vec, why = self._goal_from_arguments(goal.arguments)
-        if vec is not None or why:
-            return vec, why
-        phrase, container = split_instruction(goal.instruction)
-        if container is None:
-            return None, f"no container (bowl/bin) named in {goal.instruction!r}"
-        target, why_t = self._ground(phrase)
-        if target is None:
-            return None, f"could not ground the object: {why_t}"
-        place, why_p = self._ground(f"the {container}")
-        if place is None:
-            return None, f"could not ground the {container}: {why_p}"
-        return np.array([target[0], target[1], place[0], place[1]], dtype=np.float32), f"{why_t}; {why_p}"
+        where = ", ".join(f"{k}={args[k]}" for k in ("object", "target") if k in args)
+        return goal, "from goal arguments" + (f" ({where})" if where else "")
 
     def _on_success(self, msg: Bool) -> None:
         self.success = bool(msg.data)
@@ -339,7 +286,7 @@ class VLAPolicyNode(Node):
         began = time.monotonic()
         result = action_type.Result()
         if self.goal_dim:
-            self._goal_vec, why = self._resolve_goal(goal)
+            self._goal_vec, why = self._goal_from_arguments(goal.arguments)
             if self._goal_vec is None:
                 self.get_logger().warning(f"skill aborted before moving: {why}")
                 handle.abort()
