@@ -73,6 +73,9 @@ if [ "$(cat "$venv/.stamp-planner-lm" 2>/dev/null)" != "$lm_hash" ]; then
   say "planner LM installed in $((SECONDS - t0)) s"
 fi
 
+# --- 2d. Unitree Go2 SDK (Cyclone DDS built against Debian's cyclonedds-dev; its own stamp) -------------
+scripts/setup_unitree.sh "$venv"
+
 # --- 3. interface packages --------------------------------------------------------------------------
 # Any change under interfaces/ re-runs the build script, which rebuilds only the packages whose own
 # stamp is stale (and never our tf2_msgs/nav2_msgs copies where the real ones are installed).

@@ -157,6 +157,7 @@ CHECKS: list[Callable[[], Check]] = [
     lambda: check_module("rtde_control", "pip install ur-rtde  # Universal Robots", required=False),
     lambda: check_module("xarm", "pip install xarm-python-sdk  # UFactory xArm", required=False),
     lambda: check_module("navground", "pip install navground  # ORCA pedestrians", required=False),
+    lambda: check_module("unitree_sdk2py", "scripts/setup_unitree.sh .venv  # Go2", required=False),
 ]
 
 

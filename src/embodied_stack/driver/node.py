@@ -20,7 +20,9 @@ Topics (relative names: namespace the node or remap, never edit code):
   in   ``arm_controller/joint_trajectory`` (JointTrajectory), ``cmd_vel`` (Twist),
        ``/estop`` (Bool, latched: ``true`` engages; ``false`` never clears)
   srv  ``~/estop`` (SetBool: true engages, false = the explicit reset), ``~/clear_errors``
-       (Trigger: acknowledge a device fault -- protective stop, latched error -- after inspection)
+       (Trigger: acknowledge a device fault -- protective stop, latched error -- after inspection),
+       and ``~/stand_up``, ``~/stand_down``, ``~/damp``, ``~/recovery_stand``, ``~/balance_stand`` (Trigger)
+       for robots that have those postures (the Go2's sport mode)
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ from embodied_stack.ros.time import from_sec, to_sec
 from embodied_stack.sim_bridge.pacer import RealTimePacer
 
 _LEVELS = {"OK": diagnostics.OK, "WARN": diagnostics.WARN, "ERROR": diagnostics.ERROR}
+#: robot methods served as ``~/<name>`` (std_srvs/Trigger) when the robot has them
+SPORT_COMMANDS = ("stand_up", "stand_down", "damp", "recovery_stand", "balance_stand")
 
 DRIVER_SPECS = [
     ParamSpec("robot", "so101", "robot description: a name under config/robots/ or a YAML path",
@@ -211,10 +215,17 @@ class RobotDriverNode(LifecycleNode):
         self._pubs_made = True
         core = self.core
         self.pub_joints = self.pub_odom = self.pub_imu = self.pub_scan = None
-        if core.arm is not None:
+        legs = core.arm is None and core.base_state is not None and bool(core.base_state.joint_names)
+        if core.arm is not None or legs:  # a legged base reports its leg joints too
             self.pub_joints = self.create_publisher(JointState, "joint_states", qos.SENSOR)
+        if core.arm is not None:
             self.create_subscription(JointTrajectory, "arm_controller/joint_trajectory", self._on_trajectory,
                                      qos.COMMAND, callback_group=self._group)
+        for command in SPORT_COMMANDS:  # robot-specific posture commands (the Go2's sport mode)
+            robot = next((r for r in core.robots if callable(getattr(r, command, None))), None)
+            if robot is not None:
+                self.create_service(Trigger, f"~/{command}", self._robot_command(robot, command),
+                                    callback_group=self._group)
         if core.base is not None:
             self.pub_odom = self.create_publisher(Odometry, "odom", qos.SENSOR)
             self.pub_imu = self.create_publisher(Imu, "imu/data", qos.SENSOR)
@@ -307,6 +318,21 @@ class RobotDriverNode(LifecycleNode):
             self.get_logger().error(f"clear_errors refused: {e}")
         return res
 
+    def _robot_command(self, robot: Robot, command: str):
+        def handler(req: Trigger.Request, res: Trigger.Response) -> Trigger.Response:
+            if self.estop.engaged and command not in ("damp", "stand_down"):
+                res.success, res.message = False, f"e-stop engaged: '{command}' refused until reset"
+                return res
+            try:
+                result = getattr(robot, command)()
+                res.success, res.message = True, str(result) if result is not None else f"{command} done"
+            except Exception as e:  # noqa: BLE001 - the device's refusal goes back to the caller
+                res.success, res.message = False, f"{type(e).__name__}: {e}"
+            self.get_logger().info(f"{command}: {res.message}")
+            return res
+
+        return handler
+
     def _engage(self, source: str) -> None:
         if self.estop.engage(source):
             self.pub_estop_state.publish(Bool(data=True))
@@ -327,8 +353,9 @@ class RobotDriverNode(LifecycleNode):
         core = self.core
         if core is None:
             return
-        if core.arm is not None and core.arm_state is not None and self.pub_joints is not None:
-            s = core.arm_state
+        joint_state = core.arm_state if core.arm is not None else core.base_state
+        if joint_state is not None and joint_state.joint_names and self.pub_joints is not None:
+            s = joint_state
             js = self._header(JointState(), now, "")
             grip = s.gripper is not None
             js.name = list(s.joint_names) + (["gripper"] if grip else [])
@@ -353,8 +380,9 @@ class RobotDriverNode(LifecycleNode):
 
         core = self.core
         out: list[Transform] = []
-        if self._tree is not None and core.arm_state is not None:
-            s = core.arm_state
+        joint_state = core.arm_state if core.arm is not None else core.base_state
+        if self._tree is not None and joint_state is not None and joint_state.joint_names:
+            s = joint_state
             q = {n: float(v) for n, v in zip(s.joint_names, s.joint_positions, strict=True)}
             if self._gripper is not None and s.gripper is not None:
                 q.update(dict.fromkeys(self._gripper.mjcf_joints, float(s.gripper) * self._gripper.travel))

@@ -22,6 +22,7 @@ BACKENDS: dict[str, str] = {
     "dynamixel": "embodied_stack.robots.bus_servo:make_dynamixel_arm",
     "ur_rtde": "embodied_stack.robots.ur.robot:make_robot",
     "xarm": "embodied_stack.robots.xarm.robot:make_robot",
+    "unitree": "embodied_stack.robots.go2.robot:make_robot",
 }
 SIMULATED = "sim"
 
