@@ -15,5 +15,6 @@ NODES: dict[str, str] = {
     "sim_bridge": "embodied_stack.sim_bridge.node:main",
     "robot_driver": "embodied_stack.driver.node:main",
     "vla_policy": "embodied_stack.vla.node:main",
+    "navigation": "embodied_stack.navigation.node:main",
     "executive": "embodied_stack.executive.node:main",
 }

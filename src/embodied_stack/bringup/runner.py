@@ -90,7 +90,11 @@ class StackRunner:
             override = None
             if node.parameters:
                 override = Path(self._tmp.name) / f"{node.name}.yaml"
-                override.write_text(yaml.safe_dump({"/**": {"ros__parameters": node.parameters}}))
+                # under the node's own name: a wildcard (/**) section would lose to the node-specific
+                # section of its params files, silently dropping the stack's overrides (as launch_ros
+                # applies them: node-specific and last)
+                key = f"/{node.namespace.strip('/')}/{node.name}" if node.namespace else node.name
+                override.write_text(yaml.safe_dump({key: {"ros__parameters": node.parameters}}))
             env = {**base_env, **{k: str(v) for k, v in node.environment.items()}}
             self.children.append(_Child(node, node_command(node, override), env))
 

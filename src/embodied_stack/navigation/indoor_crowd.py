@@ -57,10 +57,17 @@ class RoutedCrowd:
         self._rng = rng
         places, n = self.graph.places, self.n
         position = np.zeros((n, 2))
+        min_gap = 2.0 * self.radius + 0.1  # m between two people sharing a start place (they pause there)
         for i in range(n):
             start = places[i % len(places)] if i < len(places) else places[int(rng.integers(len(places)))]
             self._at[i] = start
-            position[i] = self.graph.nodes[start] + rng.uniform(-0.3, 0.3, 2)
+            for _ in range(50):  # jitter, but never on top of someone already standing there
+                position[i] = self.graph.nodes[start] + rng.uniform(-0.3, 0.3, 2)
+                if i == 0 or np.linalg.norm(position[:i] - position[i], axis=1).min() >= min_gap:
+                    break
+            else:
+                angle = rng.uniform(0.0, 2 * np.pi)  # a crowded place: step out of the circle
+                position[i] = self.graph.nodes[start] + min_gap * np.array([np.cos(angle), np.sin(angle)])
             self._pause[i] = rng.uniform(0.0, self.pause_s[1])
         self.state = CrowdState(position=position, velocity=np.zeros((n, 2)), goal=position.copy(),
                                 speed=rng.uniform(*self.speed_range, n), radius=np.full(n, self.radius),
