@@ -159,7 +159,7 @@ def test_chunk_driven_mode_switches_reports_latency_and_stops_on_cancel(checkpoi
         client = ActionClient(node, ExecuteSkill, "/vla_policy/execute_skill")
         q = [*so_arm.HOME_QPOS, 0.5]
 
-        def spin_until(pred, timeout: float = 5.0) -> bool:
+        def spin_until(pred, timeout: float = 15.0) -> bool:
             """Spin, publishing joint states at ~20 Hz (they must not trigger early ticks)."""
             end = time.monotonic() + timeout
             while not pred() and time.monotonic() < end:
