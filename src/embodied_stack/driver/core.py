@@ -261,11 +261,7 @@ class DriverCore:
             for t, values in cmd.points:
                 positions, gripper = self.follower.order(list(cmd.joint_names), list(values))
                 points.append(TrajectoryPoint(start + float(t), positions, gripper))
-            # like joint_trajectory_controller: a replacing trajectory starts from the last commanded
-            # target, not the measured position -- restarting from measured every time would hold the arm
-            # back by its tracking error, and stall it when commands come faster than the loop
-            start = self._last_target if self._last_target is not None else self.arm_state.joint_positions
-            self.follower.set(points, now, start, self.arm_state.gripper)
+            self.follower.set(points, now, self.arm_state.joint_positions, self.arm_state.gripper)
         except CommandRejected as e:
             self._reject(f"trajectory: {e}")
             self.follower.clear()
