@@ -156,7 +156,7 @@ class VLAPolicyNode(Node):
         self._goal_lock = threading.Lock()
         self.action_server = ActionServer(self, _execute_skill_type(), "~/execute_skill", self._execute,
                                           goal_callback=self._on_goal,
-                                          cancel_callback=lambda _g: CancelResponse.ACCEPT,
+                                          cancel_callback=self._on_cancel,
                                           callback_group=group)
         self.get_logger().info(f"VLA policy ready: {self.params['checkpoint']}, cameras {cams}, "
                                f"{self.params['control_rate_hz']} Hz")
@@ -277,6 +277,13 @@ class VLAPolicyNode(Node):
             self.get_logger().warning("rejected a skill goal: another one is running")
             return GoalResponse.REJECT
         return GoalResponse.ACCEPT
+
+    def _on_cancel(self, _goal) -> CancelResponse:
+        """Stop commanding the moment a cancel is accepted, not at the execute loop's next check
+        (up to a control period later); the lock lets a tick in progress finish first."""
+        with self._control_lock:
+            self.runner.cancel()
+        return CancelResponse.ACCEPT
 
     def _execute(self, handle):
         action_type = _execute_skill_type()
