@@ -149,7 +149,8 @@ def test_robot_driver_drives_an_emulated_bus_servo_arm(kind, tmp_path):
     h = RosHarness()
     d = Driver(h)
     try:
-        d.until(lambda: d.joints and d.diag, timeout=30, message="no joint_states/diagnostics")
+        d.until(lambda: d.joints and d.diag and d.diag.get("active") == "True"
+                and d.traj.get_subscription_count() > 0, timeout=30, message="no joint_states/diagnostics")
         assert [n for n in d.joints[-1].name] == ["shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex",
                                                   "wrist_roll", "gripper"]
         q0 = d.q[:5]

@@ -228,10 +228,12 @@ class DriverCore:
         if estop and not self._estop_seen:
             hold = True
         self._estop_seen = estop
-        if hold or estop or not self._active:
-            if hold:
-                self._hold()
-            if self.base is not None and (estop or not self._active):
+        if hold:
+            # A trajectory or twist still pending here arrived after the hold was requested
+            # (activate/request_hold/deactivate drop older ones under the lock): hold, then obey it.
+            self._hold()
+        if estop or not self._active:
+            if self.base is not None:
                 self.base.stop()
             return
         now = self.clock()
