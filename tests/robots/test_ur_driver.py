@@ -6,7 +6,10 @@ Every wait is for a condition with a timeout; no test asserts on timing.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 
@@ -244,3 +247,60 @@ def test_unreachable_host_and_bad_settings_fail_with_the_fix() -> None:
         URConfig.from_settings({"hots": "10.0.0.2"})
     built = registry_make_robot("ur5e", "ur_rtde", port="10.0.0.2")  # the driver node's device override
     assert isinstance(built, URRobot) and built.host == "10.0.0.2"
+
+
+def test_a_crash_of_the_sdk_process_is_a_lost_link_and_reconnect_recovers(ur: URControllerEmulator,
+                                                                          robot: URRobot) -> None:
+    """ur_rtde can die with SIGSEGV (see the next test); it lives in its own process, so the driver sees a
+    lost link, says so, and a reconnect starts a fresh process."""
+    robot.read_state()
+    pid = robot.sdk_pid
+    assert pid is not None and pid != os.getpid()
+    os.kill(pid, signal.SIGSEGV)
+    errors: list[Exception] = []
+
+    def read_fails() -> bool:
+        try:
+            robot.read_state()
+        except DeviceDisconnectedError as e:
+            errors.append(e)
+            return True
+        return False
+
+    wait_for(read_fails, what="read_state() to report the crashed SDK process")
+    assert "SIGSEGV" in str(errors[0]) and "fresh" in str(errors[0]), errors[0]
+    assert robot.status()["level"] == "ERROR"
+    robot.reconnect()
+    assert robot.sdk_pid not in (None, pid)
+    stream_until(robot, HOME + 0.05, lambda: ur.joint_positions[0] > HOME[0] + 0.03,
+                 what="motion after the crash")
+
+
+def test_connection_resets_while_streaming_never_take_the_driver_down(ur: URControllerEmulator,
+                                                                      robot: URRobot) -> None:
+    """The controller drops and at once re-accepts connections while the arm streams: ur_rtde reconnects
+    by itself and races the driver's reconnect, which crashed it with SIGSEGV in our process before it
+    had its own. However often the SDK's process dies, this one keeps going and the arm ends up where
+    it was sent."""
+
+    def drive(target: np.ndarray, what: str) -> None:
+        """What the driver node does: read and command; on a lost link reconnect, on a refusal clear it."""
+        deadline = time.monotonic() + 30.0
+        while abs(ur.joint_positions[0] - target[0]) > 5e-3:
+            try:
+                robot.read_state()
+                robot.send_joint_command(JointCommand(target))
+            except DeviceDisconnectedError:
+                with contextlib.suppress(DeviceDisconnectedError):
+                    robot.reconnect()
+            except DeviceFaultError:
+                with contextlib.suppress(DeviceDisconnectedError, DeviceFaultError):
+                    robot.clear_errors()
+            assert time.monotonic() < deadline, f"{what}: {robot.status()}"
+            time.sleep(0.004)
+
+    for i in range(4):
+        drive(HOME + (0.02 if i % 2 else -0.02), f"no motion before reset {i}")
+        ur.drop_connections(refuse=False)
+    drive(HOME + 0.05, "no motion after the resets")
+    assert robot.status()["level"] == "OK"

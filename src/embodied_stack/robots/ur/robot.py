@@ -15,23 +15,27 @@ the link is down (fix: :meth:`URRobot.reconnect`, or the driver node's automatic
 :class:`DeviceFaultError` when the controller refuses motion (protective stop, e-stop, powered
 off; fix: inspect, then :meth:`URRobot.clear_errors`).
 
-Known SDK behaviours handled here (ur_rtde 1.6.5): its constructors hold the GIL and block on
-TCP connect, so the host is probed with a timeout first; its ``disconnect()`` sleeps 0.5 s
-(without the GIL) and its destructor sleeps again *with* the GIL, so the interfaces are
-created once per robot and reused through ``reconnect()``; its control interface reconnects
-by itself from its receive thread, so before reconnecting explicitly the driver disconnects
-(which joins that thread).
+Known SDK behaviours handled here (ur_rtde 1.6.5): it can crash the process (SIGSEGV) when
+the controller drops and re-accepts connections while it reconnects by itself, so the SDK's
+objects live in a child process (:mod:`embodied_stack.robots.ur.sdk_process`) and a crash is a
+lost link the driver reconnects from, with a fresh process; its constructors block on TCP
+connect, so the host is probed with a timeout first; its ``disconnect()`` sleeps 0.5 s and its
+destructor sleeps again, so the interfaces are created once per process and reused through
+``reconnect()``; its control interface reconnects by itself from its receive thread, so before
+reconnecting explicitly the driver disconnects (which joins that thread). Each control cycle
+reads what it needs in one batched round trip to that process.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import math
+import re
 import socket
 import threading
 import time
 from collections.abc import Callable
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -46,6 +50,7 @@ from embodied_stack.hardware.robot import (
 from embodied_stack.hardware.safety import JointLimits
 from embodied_stack.robots.description import RobotDescription
 from embodied_stack.robots.ur.config import URConfig
+from embodied_stack.robots.ur.sdk_process import SdkProcess
 
 RTDE_PORT = 30004  # fixed in ur_rtde
 
@@ -60,6 +65,9 @@ ROBOT_RUNNING, ROBOT_IDLE = 7, 5
 SAFETY_NORMAL, SAFETY_REDUCED, SAFETY_PROTECTIVE_STOP = 1, 2, 3
 EMERGENCY_STOPS = frozenset({6, 7, 13})
 _PROGRAM_RUNNING_BIT = 1 << 1
+#: ur_rtde's words for a link problem (as opposed to the controller refusing to run the script)
+_LINK_TROUBLE = re.compile(r"timeout connecting|could not recover|broken pipe|end of file|please connect",
+                           re.IGNORECASE)
 
 #: what the receive interface subscribes to (not ur_rtde's default of ~40 variables)
 RECEIVE_VARIABLES = ["timestamp", "actual_q", "actual_qd", "target_moment", "robot_mode", "safety_mode",
@@ -69,15 +77,13 @@ RECEIVE_VARIABLES = ["timestamp", "actual_q", "actual_qd", "target_moment", "rob
 _SERVOJ_UNUSED_SPEED, _SERVOJ_UNUSED_ACCELERATION = 0.5, 0.5
 
 
-def _sdk() -> dict[str, ModuleType]:
-    try:
-        import dashboard_client
-        import rtde_control
-        import rtde_receive
-    except ImportError as e:
-        raise ImportError(f"the UR driver needs ur_rtde ({e}); install it with "
-                          "`pip install ur-rtde==1.6.5`") from e
-    return {"receive": rtde_receive, "control": rtde_control, "dashboard": dashboard_client}
+def _check_sdk() -> None:
+    """ur_rtde is imported only in the SDK's process; here, say early and clearly when it is missing."""
+    missing = [m for m in ("rtde_receive", "rtde_control", "dashboard_client")
+               if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ImportError(f"the UR driver needs ur_rtde (missing {missing}); install it with "
+                          "`pip install ur-rtde==1.6.5`")
 
 
 class URRobot(Robot):
@@ -99,6 +105,7 @@ class URRobot(Robot):
         super().__init__(name, joint_limits=joint_limits)
         self.config = config
         self._lock = threading.RLock()  # ur_rtde's interfaces are not thread-safe
+        self._proc: SdkProcess | None = None  # where the SDK's objects live (None until connect)
         self._receive: Any = None
         self._control: Any = None
         self._dashboard: Any = None
@@ -111,14 +118,29 @@ class URRobot(Robot):
         return self.config.host
 
     # --- lifecycle ------------------------------------------------------------------------------------
+    def _ensure_process(self) -> SdkProcess:
+        """The SDK's process; a fresh one (and fresh SDK objects) after a crash."""
+        if self._proc is None or not self._proc.alive:
+            if self._proc is not None:
+                self._proc.close()
+            self._receive = self._control = self._dashboard = None
+            self._proc = SdkProcess(f"ur_rtde for {self.host}")
+        return self._proc
+
+    @property
+    def sdk_pid(self) -> int | None:
+        """The SDK process's pid (tests kill it to check that a crash is survived)."""
+        return self._proc.pid if self._proc is not None and self._proc.alive else None
+
     def _connect(self) -> None:
-        sdk = _sdk()
+        _check_sdk()
         with self._lock:
             self._probe()
+            proc = self._ensure_process()
             try:
                 if self._receive is None:
-                    self._receive = sdk["receive"].RTDEReceiveInterface(self.host, self.config.frequency,
-                                                                        RECEIVE_VARIABLES)
+                    self._receive = proc.new("rtde_receive.RTDEReceiveInterface", self.host,
+                                             self.config.frequency, RECEIVE_VARIABLES)
                 else:
                     if self._receive.isConnected():  # a half-finished earlier connect: reconnecting
                         _quietly(self._receive.disconnect)()  # over a live link would leak its thread
@@ -126,7 +148,7 @@ class URRobot(Robot):
             except RuntimeError as e:
                 raise DeviceDisconnectedError(f"UR at {self.host}: RTDE setup failed ({e}); check that the "
                                               "controller is booted and reachable, then reconnect()") from e
-            self._connect_dashboard(sdk)
+            self._connect_dashboard()
             self._last_stamp = None
             self._servoing = False
             if self._motion_allowed():
@@ -136,17 +158,21 @@ class URRobot(Robot):
                     self._start_control()
 
     def _disconnect(self) -> None:
+        """Close the links (the SDK's process stays for the next connect; a dead one is replaced then)."""
         with self._lock:
-            # each ur_rtde disconnect() sleeps 0.5 s with the GIL released: run them side by side
-            workers = [threading.Thread(target=_quietly(iface.disconnect), daemon=True)
-                       for iface in (self._control, self._receive) if iface is not None]
-            for w in workers:
-                w.start()
-            for w in workers:
-                w.join(timeout=5.0)
-            if self._dashboard is not None:
-                _quietly(self._dashboard.disconnect)()
+            for iface in (self._control, self._receive, self._dashboard):
+                if iface is not None:
+                    _quietly(iface.disconnect)()  # ur_rtde's sleeps 0.5 s
             self._servoing = False
+
+    def disconnect(self) -> None:
+        """Disconnect and end the SDK's process."""
+        with self._lock:
+            super().disconnect()
+            if self._proc is not None:
+                self._proc.close()
+                self._proc = None
+                self._receive = self._control = self._dashboard = None
 
     def reconnect(self) -> None:
         """Drop whatever is left of the link and connect again (same objects, new sockets)."""
@@ -166,20 +192,22 @@ class URRobot(Robot):
                 "backends.ur_rtde.host, the cable and that the controller has booted, then reconnect()"
             ) from e
 
-    def _connect_dashboard(self, sdk: dict[str, ModuleType]) -> None:
+    def _connect_dashboard(self) -> None:
         if self._dashboard is None:
-            self._dashboard = sdk["dashboard"].DashboardClient(self.host, self.config.dashboard_port, False)
+            self._dashboard = self._ensure_process().new("dashboard_client.DashboardClient", self.host,
+                                                         self.config.dashboard_port, False)
         _quietly(self._dashboard.connect)(int(self.config.connect_timeout_s * 1000))
 
     def _start_control(self) -> None:
         """Have ur_rtde's control script running (first time: construct; later: reconnect/re-upload)."""
         try:
             if self._control is None:
-                control_class = _sdk()["control"].RTDEControlInterface
-                flags = control_class.FLAG_UPLOAD_SCRIPT
+                proc = self._ensure_process()
+                flags = proc.get("rtde_control.RTDEControlInterface.FLAG_UPLOAD_SCRIPT")
                 if self.config.use_upper_range_registers:
-                    flags |= control_class.FLAG_UPPER_RANGE_REGISTERS
-                self._control = control_class(self.host, self.config.frequency, flags)
+                    flags |= proc.get("rtde_control.RTDEControlInterface.FLAG_UPPER_RANGE_REGISTERS")
+                self._control = proc.new("rtde_control.RTDEControlInterface", self.host,
+                                         self.config.frequency, flags)
             elif not self._control.isConnected():
                 _quietly(self._control.disconnect)()  # joins ur_rtde's own reconnect attempt first
                 self._control.reconnect()
@@ -188,6 +216,11 @@ class URRobot(Robot):
                 self._wait(lambda: self._program_running(), "the control script to start")
         except (RuntimeError, DeviceFaultError) as e:
             self._control_error = str(e)
+            if isinstance(e, RuntimeError) and _LINK_TROUBLE.search(str(e)):
+                # a timeout or a dropped socket while starting the script is the link, not the robot:
+                # the driver retries by itself instead of holding for an operator's clear_errors()
+                raise DeviceDisconnectedError(f"UR at {self.host}: starting ur_rtde's control script failed "
+                                              f"on the link ({e}); reconnecting") from e
             raise DeviceFaultError(f"UR at {self.host}: cannot start ur_rtde's control script ({e}); check "
                                    "the robot is in remote control and running, then clear_errors()") from e
         self._control_error = ""
@@ -201,28 +234,41 @@ class URRobot(Robot):
                                           "the controller, then reconnect() (the driver node retries itself)")
         return r
 
-    def _state_age(self) -> float:
+    def _state_age(self, stamp: float | None = None) -> float:
         """Seconds since the controller's timestamp last advanced (0 when it just did)."""
-        stamp, now = self._receive.getTimestamp(), time.monotonic()
+        stamp = self._receive.getTimestamp() if stamp is None else stamp
+        now = time.monotonic()
         if self._last_stamp is None or stamp != self._last_stamp[0]:
             self._last_stamp = (stamp, now)
         return now - self._last_stamp[1]
 
-    def _require_fresh_state(self) -> Any:
-        r = self._require_receive()
-        age = self._state_age()
+    def _batch(self, *getters: str) -> list[Any]:
+        """The receive interface's ``isConnected`` and ``getters``, in one round trip; raises
+        DeviceDisconnectedError when the link is down or the state stopped advancing."""
+        r = self._receive
+        if r is None or self._proc is None:
+            raise DeviceDisconnectedError(f"UR at {self.host}: not connected; reconnect()")
+        connected, stamp, *values = self._proc.calls(
+            [(r, "isConnected", ()), (r, "getTimestamp", ())] + [(r, g, ()) for g in getters])
+        if not connected:
+            self._require_receive()  # raises with the message and the fix
+        age = self._state_age(stamp)
         if age > self.config.state_timeout_s:
             raise DeviceDisconnectedError(
                 f"UR at {self.host}: no new RTDE state for {age:.2f} s (controller time stuck at "
-                f"{r.getTimestamp():.3f} s); the link or the controller hangs: check both, then reconnect()")
-        return r
+                f"{stamp:.3f} s); the link or the controller hangs: check both, then reconnect()")
+        return values
+
+    def _require_fresh_state(self) -> Any:
+        self._batch()
+        return self._receive
 
     def _read_state(self) -> RobotState:
-        r = self._require_fresh_state()
+        q, qd, moment = self._batch("getActualQ", "getActualQd", "getTargetMoment")
         return RobotState(stamp=time.time(), joint_names=self.joint_names,
-                          joint_positions=np.asarray(r.getActualQ(), dtype=np.float64),
-                          joint_velocities=np.asarray(r.getActualQd(), dtype=np.float64),
-                          joint_efforts=np.asarray(r.getTargetMoment(), dtype=np.float64))
+                          joint_positions=np.asarray(q, dtype=np.float64),
+                          joint_velocities=np.asarray(qd, dtype=np.float64),
+                          joint_efforts=np.asarray(moment, dtype=np.float64))
 
     def _motion_allowed(self) -> bool:
         r = self._receive
@@ -232,10 +278,11 @@ class URRobot(Robot):
     def _program_running(self) -> bool:
         return bool(self._receive is not None and self._receive.getRobotStatus() & _PROGRAM_RUNNING_BIT)
 
-    def _refusal(self) -> str | None:
+    def _refusal(self, safety: int | None = None, mode: int | None = None) -> str | None:
         """Why the controller will not move now, in words with the fix; None when it will."""
         r = self._receive
-        safety, mode = r.getSafetyMode(), r.getRobotMode()
+        safety = r.getSafetyMode() if safety is None else safety
+        mode = r.getRobotMode() if mode is None else mode
         safety_name = SAFETY_MODES.get(safety, f"UNKNOWN({safety})")
         mode_name = ROBOT_MODES.get(mode, f"UNKNOWN({mode})")
         if safety in EMERGENCY_STOPS:
@@ -251,12 +298,12 @@ class URRobot(Robot):
     # --- commands ------------------------------------------------------------------------------------
     def _write_joint_command(self, command: JointCommand) -> None:
         with self._lock:
-            self._require_fresh_state()
-            refusal = self._refusal()
+            safety, mode, status_bits = self._batch("getSafetyMode", "getRobotMode", "getRobotStatus")
+            refusal = self._refusal(safety, mode)
             if refusal is not None:
                 raise DeviceFaultError(f"UR at {self.host} refuses motion: {refusal}")
             c = self._control
-            if c is None or not c.isConnected() or not c.isProgramRunning():
+            if c is None or not status_bits & _PROGRAM_RUNNING_BIT or not c.isConnected():
                 self._start_control()
             cfg = self.config
             ok = self._control.servoJ([float(q) for q in command.positions], _SERVOJ_UNUSED_SPEED,
@@ -320,7 +367,7 @@ class URRobot(Robot):
         d = self._dashboard
         try:
             if d is None or not d.isConnected():
-                self._connect_dashboard(_sdk())
+                self._connect_dashboard()
                 d = self._dashboard
             d.send(command + "\n")
             return str(d.receive()).strip()
@@ -382,6 +429,8 @@ class URRobot(Robot):
                 out.update(level="OK", message="running")
         except RuntimeError as e:  # ur_rtde throws when a variable is missing (a half-built recipe)
             out["message"] = f"cannot read the controller state: {e}"
+        except DeviceDisconnectedError as e:  # the SDK's process died: the driver reconnects
+            out["message"] = str(e)
         return out
 
 
