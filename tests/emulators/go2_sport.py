@@ -259,8 +259,9 @@ def serve(domain: int, interface: str, rate_hz: float, move_hold_s: float) -> in
         if kind == "state":
             reply["state"] = model.snapshot()
         elif kind == "requests":
+            since = float(op.get("since", -math.inf))
             with model.lock:
-                reply["requests"] = list(model.log)
+                reply["requests"] = [r for r in model.log if r["t"] > since]
         elif kind == "battery":
             with model.lock:
                 model.soc = int(op["soc"])
@@ -352,10 +353,12 @@ class Go2SportPeer:
         """The emulated body now: mode, x, y, z (body height), yaw, roll, pitch, body_velocity, cmd, soc..."""
         return self._ask({"op": "state"})["state"]
 
-    def requests(self, name: str | None = None) -> list[dict[str, Any]]:
-        """Every request the sport service heard, in order: api id, name, ``t`` (time.monotonic() in the
-        emulator: the same clock as this process's on Linux), param, applied."""
-        log = self._ask({"op": "requests"})["requests"]
+    def requests(self, name: str | None = None, since: float | None = None) -> list[dict[str, Any]]:
+        """Every request the sport service heard (after monotonic time ``since``), in order: api id,
+        name, ``t`` (time.monotonic() in the emulator: the same clock as this process's on Linux), param,
+        applied."""
+        op: dict[str, Any] = {"op": "requests"} if since is None else {"op": "requests", "since": since}
+        log = self._ask(op)["requests"]
         return [r for r in log if name is None or r["name"] == name]
 
     def set_battery(self, soc: int) -> None:
