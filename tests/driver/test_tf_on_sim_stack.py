@@ -90,3 +90,58 @@ def test_tf_carries_links_and_cameras_and_perception_uses_it(tmp_path):
     out = "".join(lines)
     assert code == 0, out
     assert "Traceback" not in out, out
+
+
+def test_mobile_manipulator_tf_hangs_the_arm_on_the_dog(tmp_path):
+    """The composite go2_so101 on the mobile-manipulation world: the dog's tree from base_link, the arm's
+    tree from its mount frame (arm_base_link), odom -> base_link from the base, and the wrist camera where
+    MuJoCo renders it relative to the dog's trunk; the tabletop scene camera is not on this robot."""
+    from embodied_stack.sim.mobile_manipulation import MobileManipulationWorld
+
+    proc, lines = launch_stack(tmp_path / "tf_mm_stack.yaml", """
+        environment: {MUJOCO_GL: egl}
+        nodes:
+          - name: sim_bridge
+            executable: sim_bridge
+            params_files: [config/nodes/robot_driver.yaml, config/nodes/sim_bridge.yaml]
+            parameters: {world: mobile_manipulation, camera_rate_hz: 1.0, ground_truth_rate_hz: 0.0}
+    """)
+    h = RosHarness()
+    tf = TransformListener(h.node)
+    joints: list[JointState] = []
+    h.node.create_subscription(JointState, "/joint_states", joints.append, qos.SENSOR)
+
+    def lookup(target: str, source: str):
+        try:
+            return tf.buffer.lookup(target, source)
+        except TransformError:
+            return None
+
+    try:
+        assert h.spin_until(lambda: joints and lookup("base_link", "wrist_optical_frame")
+                            and lookup("odom", "wrist_optical_frame") and lookup("base_link", "laser"),
+                            timeout=60), (tf.buffer.frames(), "".join(lines[-30:]))
+        mount = lookup("base_link", "arm_base_link")
+        spec = load_description("go2_so101").part("arm")
+        assert np.allclose(mount.xyz, spec.xyz) and np.allclose(mount.quat_xyzw, spec.quat_xyzw)
+        assert "scene_optical_frame" not in tf.buffer.frames()
+        js = joints[-1]
+        q = dict(zip(js.name, js.position, strict=True))
+        world = MobileManipulationWorld()
+        world.reset(0)
+        world.arm.set_pose(np.array([q[n] for n in world.arm.joint_names]), q["gripper"])
+        mujoco.mj_forward(world.model, world.data)
+        rot, pos = camera_optical_pose(world.model, world.data, "arm_wrist")
+        base = world.data.body("base_link")
+        base_rot = base.xmat.reshape(3, 3)
+        rel_pos, rel_rot = base_rot.T @ (pos - base.xpos), base_rot.T @ rot
+        world.close()
+        wrist = lookup("base_link", "wrist_optical_frame")
+        assert np.linalg.norm(np.asarray(wrist.xyz) - rel_pos) < 5e-3, (wrist.xyz, rel_pos)
+        assert np.allclose(wrist.rotation(), rel_rot, atol=1e-2)
+    finally:
+        h.close()
+        code, _ = stop_process(proc, signal.SIGINT, timeout=30)
+    out = "".join(lines)
+    assert code == 0, out
+    assert "Traceback" not in out, out

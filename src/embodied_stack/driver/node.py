@@ -42,10 +42,12 @@ from std_srvs.srv import SetBool, Trigger
 from trajectory_msgs.msg import JointTrajectory
 
 from embodied_stack.common.rate_meter import RateMeter
+from embodied_stack.config import ConfigError
 from embodied_stack.driver.core import DriverConfig, DriverCore, TrajectoryCommand
 from embodied_stack.driver.estop import EStopLatch
 from embodied_stack.hardware import BaseVelocity, CameraFrame, Robot
 from embodied_stack.robots import RobotDescription, load_description, make_robot
+from embodied_stack.robots.description import PartSpec, load_parts
 from embodied_stack.ros import diagnostics, qos
 from embodied_stack.ros.images import numpy_to_image
 from embodied_stack.ros.node_main import run_node
@@ -92,7 +94,7 @@ class RobotDriverNode(LifecycleNode):
         self.params = Parameters(self, specs)
         self.estop = EStopLatch()
         self.core: DriverCore | None = None
-        self.descriptions: list[RobotDescription] = []
+        self.parts: list[tuple[PartSpec, RobotDescription]] = []  # (role and mount, description)
         self.loop_meter = RateMeter(200)
         self.camera_meter = RateMeter(30)
         self._loop_thread: threading.Thread | None = None
@@ -115,13 +117,35 @@ class RobotDriverNode(LifecycleNode):
 
     # --- hooks for subclasses ----------------------------------------------------------------------
     def build_robots(self) -> tuple[Robot | None, Robot | None]:
-        """(arm, base) of this driver; the same robot may be both."""
+        """(arm, base) of this driver; the same robot may be both. A composite description (a
+        mobile manipulator) builds each part with the backend its ``backends.<backend>`` names."""
         desc = load_description(self.params["robot"])
-        self.descriptions = [desc]
-        robot = make_robot(desc, self.params["backend"], port=self.params["port"])
-        arm = robot if "arm" in robot.capabilities else None
-        base = robot if "base" in robot.capabilities else None
-        return arm, base
+        self.parts = load_parts(desc)
+        if not desc.parts:
+            robot = self._make_part_robot(desc, self.params["backend"], self.params["port"])
+            arm = robot if "arm" in robot.capabilities else None
+            base = robot if "base" in robot.capabilities else None
+            return arm, base
+        if self.params["port"]:
+            raise ConfigError(f"robot '{desc.name}' is a composite: set each part's device in its own "
+                              "description (backends.<backend>.port), not the port parameter")
+        chosen = desc.part_backends(self.params["backend"])
+        built = {part.role: self._make_part_robot(part_desc, chosen[part.role], "")
+                 for part, part_desc in self.parts}
+        return built.get("arm"), built.get("base")
+
+    def _make_part_robot(self, desc: RobotDescription, backend: str, port: str) -> Robot:
+        extra = {}
+        if backend == "twist":  # a base behind its own ROS 2 driver, reached over topics
+            from embodied_stack.ros.twist_link import RosTwistLink
+
+            extra["link"] = RosTwistLink.of(self)
+        return make_robot(desc, backend, port=port, **extra)
+
+    @property
+    def descriptions(self) -> list[RobotDescription]:
+        """The described robots this node drives (a composite's parts, base first)."""
+        return [d for _, d in self.parts]
 
     def stack_time(self) -> float:
         """The clock of every stamp and trajectory time (wall time; sim time in the sim bridge)."""
@@ -245,36 +269,38 @@ class RobotDriverNode(LifecycleNode):
         self._make_tf()
 
     def _make_tf(self) -> None:
-        """/tf_static (fixed links, sensor sites, camera extrinsics) once and /tf (moving links,
-        odom -> base_link) with every state: the robot_state_publisher of the description's
-        kinematic model. Only the first description's tree is published (a mobile manipulator's
-        mount transform belongs to its combined description)."""
+        """/tf_static (fixed links, sensor sites, camera extrinsics, a part's mount) once and /tf
+        (moving links, odom -> base_link) with every state: the robot_state_publisher of each
+        part's kinematic model. A composite's arm tree hangs from its mount frame."""
         from embodied_stack.ros.tf import StaticTransformBroadcaster, TransformBroadcaster
         from embodied_stack.tf import KinematicTree, Transform
 
-        self._tree = None
+        self._trees: list[tuple[KinematicTree, str, object]] = []  # (tree, role, gripper)
         self._tf = TransformBroadcaster(self)
         self._static_tf = StaticTransformBroadcaster(self)
-        if not self.descriptions:
-            return
-        desc = self.descriptions[0]
         statics: list[Transform] = []
-        if desc.kinematics:
-            try:
-                self._tree = KinematicTree.from_mjcf(desc.kinematics_path(), base_frame=desc.base_frame,
-                                                     site_frames=desc.site_frames)
-                statics += self._tree.static_transforms()
-            except (OSError, ValueError) as e:
-                self.get_logger().error(f"no /tf for the links of '{desc.name}': {e}")
-        for cam in desc.cameras:
-            if not cam.mjcf_camera:
-                statics.append(Transform(cam.parent, cam.frame_id, cam.xyz, cam.quat_xyzw))
+        composite = len(self.parts) > 1
+        for part, desc in self.parts:
+            root = part.frame or desc.base_frame
+            if composite and part.role == "arm":
+                statics.append(Transform(part.parent, root, part.xyz, part.quat_xyzw))
+            if desc.kinematics:
+                try:
+                    tree = KinematicTree.from_mjcf(desc.kinematics_path(), base_frame=root,
+                                                   site_frames=desc.site_frames)
+                    statics += tree.static_transforms()
+                    self._trees.append((tree, part.role, desc.gripper))
+                except (OSError, ValueError) as e:
+                    self.get_logger().error(f"no /tf for the links of '{desc.name}': {e}")
+            for cam in desc.cameras:
+                if not cam.mjcf_camera:
+                    parent = root if cam.parent == desc.base_frame else cam.parent
+                    statics.append(Transform(parent, cam.frame_id, cam.xyz, cam.quat_xyzw))
         prefix = self.params["frame_prefix"]
         if prefix:
             statics = [Transform(prefix + t.parent, prefix + t.child, t.xyz, t.quat_xyzw) for t in statics]
         if statics:
             self._static_tf.send(statics)
-        self._gripper = desc.gripper
 
     # --- command callbacks (executor threads) ------------------------------------------------------
     def _on_trajectory(self, msg: JointTrajectory) -> None:
@@ -380,13 +406,14 @@ class RobotDriverNode(LifecycleNode):
 
         core = self.core
         out: list[Transform] = []
-        joint_state = core.arm_state if core.arm is not None else core.base_state
-        if self._tree is not None and joint_state is not None and joint_state.joint_names:
-            s = joint_state
+        for tree, role, gripper in self._trees:
+            s = core.arm_state if role == "arm" else core.base_state
+            if s is None or not s.joint_names:
+                continue
             q = {n: float(v) for n, v in zip(s.joint_names, s.joint_positions, strict=True)}
-            if self._gripper is not None and s.gripper is not None:
-                q.update(dict.fromkeys(self._gripper.mjcf_joints, float(s.gripper) * self._gripper.travel))
-            out += self._tree.transforms(q, stamp=now)
+            if gripper is not None and s.gripper is not None:
+                q.update(dict.fromkeys(gripper.mjcf_joints, float(s.gripper) * gripper.travel))
+            out += tree.transforms(q, stamp=now)
         if core.base_state is not None and core.base_state.base_pose is not None:
             p = core.base_state.base_pose
             out.append(Transform("odom", "base_link", p[:3], p[3:], stamp=now))

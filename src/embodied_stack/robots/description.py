@@ -12,6 +12,7 @@ Units: rad, rad/s, m, m/s (REP-103). Camera extrinsics are the pose of the camer
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,21 @@ class CameraSpec:
 
 
 @dataclass(frozen=True)
+class PartSpec:
+    """One robot of a composite (e.g. the arm on a quadruped's back): which description, where it
+    is mounted, and which of its cameras exist on this robot (a tabletop arm's fixed scene camera
+    does not ride on a dog)."""
+
+    role: str  # "base" or "arm"
+    robot: str  # a description under config/robots/
+    frame: str = ""  # its root frame on /tf ('' = the part's base_frame; must differ between parts)
+    parent: str = "base_link"  # the frame it is mounted on (a frame of the base part)
+    xyz: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    quat_xyzw: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 1.0)
+    cameras: tuple[str, ...] | None = None  # None = all of the part's cameras
+
+
+@dataclass(frozen=True)
 class RobotDescription:
     """Everything the stack needs to know about one robot type."""
 
@@ -80,6 +96,7 @@ class RobotDescription:
     site_frames: dict[str, str] = field(default_factory=dict)  # MJCF site -> sensor frame on /tf
     home: tuple[float, ...] = ()  # rad, a safe ready pose
     backends: dict[str, dict[str, Any]] = field(default_factory=dict)  # backend name -> its settings
+    parts: tuple[PartSpec, ...] = ()  # a composite robot (mobile manipulator): its base and arm
     source: str = ""
 
     @property
@@ -125,6 +142,22 @@ class RobotDescription:
     def kinematics_path(self) -> Path | None:
         return paths.resolve(self.kinematics) if self.kinematics else None
 
+    def part(self, role: str) -> PartSpec:
+        for p in self.parts:
+            if p.role == role:
+                return p
+        raise KeyError(f"robot '{self.name}' has no '{role}' part; parts: {[p.role for p in self.parts]}")
+
+    def part_backends(self, backend: str) -> dict[str, str]:
+        """A composite's backend names the backend of each part: role -> that part's backend."""
+        chosen = self.backend(backend)
+        missing = [p.role for p in self.parts if p.role not in chosen]
+        if missing or set(chosen) - {p.role for p in self.parts}:
+            raise ConfigError(f"{self.source}: backends.{backend} must name a backend for each part "
+                              f"{[p.role for p in self.parts]} (e.g. {{base: unitree, arm: feetech}}); "
+                              f"got {chosen}")
+        return {role: str(b) for role, b in chosen.items()}
+
 
 def description_path(name_or_path: str | Path) -> Path:
     """``so101`` -> ``config/robots/so101.yaml``; a path is used as given."""
@@ -148,7 +181,30 @@ def load_description(name_or_path: str | Path) -> RobotDescription:
 
 
 _TOP_KEYS = {"name", "type", "arm", "gripper", "cameras", "base", "base_frame", "kinematics", "home",
-             "backends", "site_frames"}
+             "backends", "site_frames", "parts"}
+_PART_KEYS = {"robot", "frame", "parent", "xyz", "quat_xyzw", "cameras"}
+
+
+def load_parts(description: RobotDescription) -> list[tuple[PartSpec, RobotDescription]]:
+    """A composite's parts with their own descriptions, base first; a plain robot is its own part
+    (role "base" when it only has a base, else "arm"). Cameras are filtered to the part's list."""
+    if not description.parts:
+        role = "base" if description.base is not None and not description.joints else "arm"
+        return [(PartSpec(role=role, robot=description.name, frame=description.base_frame), description)]
+    out = []
+    for part in sorted(description.parts, key=lambda p: p.role != "base"):
+        desc = load_description(part.robot)
+        if desc.parts:
+            raise ConfigError(f"{description.source}: part '{part.role}' ({part.robot}) is a composite "
+                              "itself; list plain robots")
+        if part.cameras is not None:
+            unknown = sorted(set(part.cameras) - {c.name for c in desc.cameras})
+            if unknown:
+                raise ConfigError(f"{description.source}: parts.{part.role}.cameras names {unknown}, which "
+                                  f"{part.robot} does not have ({[c.name for c in desc.cameras]})")
+            desc = dataclasses.replace(desc, cameras=tuple(c for c in desc.cameras if c.name in part.cameras))
+        out.append((part, desc))
+    return out
 
 
 def description_from_dict(data: dict[str, Any], source: str = "robot description") -> RobotDescription:
@@ -180,6 +236,23 @@ def description_from_dict(data: dict[str, Any], source: str = "robot description
                                          "quat_xyzw": tuple(c.get("quat_xyzw", (0, 0, 0, 1)))}))
         except TypeError as e:
             raise ConfigError(f"{source}: cameras[{i}]: {e}") from e
+    parts = []
+    for role, p in (data.get("parts") or {}).items():
+        if role not in ("base", "arm"):
+            raise ConfigError(f"{source}: parts.{role}: a composite has a 'base' and an 'arm' part")
+        p = {"robot": p} if isinstance(p, str) else dict(p or {})
+        unknown_keys = sorted(set(p) - _PART_KEYS)
+        if unknown_keys or "robot" not in p:
+            raise ConfigError(f"{source}: parts.{role} needs 'robot' (valid keys {sorted(_PART_KEYS)}); "
+                              f"unknown {unknown_keys}")
+        parts.append(PartSpec(role=role, robot=str(p["robot"]), frame=str(p.get("frame", "")),
+                              parent=str(p.get("parent", "base_link")),
+                              xyz=tuple(float(v) for v in p.get("xyz", (0, 0, 0))),
+                              quat_xyzw=tuple(float(v) for v in p.get("quat_xyzw", (0, 0, 0, 1))),
+                              cameras=None if p.get("cameras") is None else tuple(p["cameras"])))
+    if parts and (data.get("arm") or data.get("base") or data.get("kinematics")):
+        raise ConfigError(f"{source}: a composite (parts) takes its joints, base limits and kinematics "
+                          "from its parts' descriptions: remove arm/base/kinematics here")
     base = data.get("base")
     home = tuple(float(v) for v in data.get("home") or ())
     if home and len(home) != len(joints):
@@ -194,7 +267,7 @@ def description_from_dict(data: dict[str, Any], source: str = "robot description
         gripper=_gripper(gripper, source),
         cameras=tuple(cameras), base=base_limits, base_frame=str(data.get("base_frame", "base_link")),
         kinematics=str(data.get("kinematics", "")), site_frames=dict(data.get("site_frames") or {}),
-        home=home, backends=dict(data.get("backends") or {}),
+        home=home, backends=dict(data.get("backends") or {}), parts=tuple(parts),
         source=source)
 
 

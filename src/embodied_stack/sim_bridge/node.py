@@ -30,6 +30,7 @@ from std_srvs.srv import Trigger
 from embodied_stack.driver.node import RobotDriverNode
 from embodied_stack.hardware import Robot
 from embodied_stack.robots import load_description
+from embodied_stack.robots.description import load_parts
 from embodied_stack.ros import diagnostics, qos
 from embodied_stack.ros.node_main import run_node
 from embodied_stack.ros.params import ParamSpec
@@ -69,7 +70,7 @@ class SimBridgeNode(RobotDriverNode):
             # every grounded object 1-2 cm off (measured in the demo)
             randomization.camera_pose = False
         self.world.reset(p["seed"])
-        self.descriptions = [load_description(name) for name in WORLD_ROBOTS[p["world"]]]
+        self.parts = load_parts(load_description(WORLD_ROBOTS[p["world"]]))
         robots = self.world.robots.values()
         arm = next((r for r in robots if "arm" in r.capabilities), None)
         base = next((r for r in robots if "base" in r.capabilities), None)

@@ -25,10 +25,10 @@ def _mobile_manipulation(config: str) -> SimWorld:
     return MobileManipulationWorld(config or None)
 
 
-#: The robot descriptions (config/robots/) of each world's robots: their cameras' topic namespaces,
+#: The robot description (config/robots/) of each world's robot(s): their cameras' topic namespaces,
 #: kinematics for /tf and limits come from there.
-WORLD_ROBOTS: dict[str, tuple[str, ...]] = {"tabletop": ("so101",), "indoor": ("go2",),
-                                             "mobile_manipulation": ("go2", "so101")}
+WORLD_ROBOTS: dict[str, str] = {"tabletop": "so101", "indoor": "go2",
+                                 "mobile_manipulation": "go2_so101"}  # a composite: the arm on the dog
 
 WORLDS: dict[str, Callable[[str], SimWorld]] = {"tabletop": _tabletop, "indoor": _indoor,
                                                 "mobile_manipulation": _mobile_manipulation}
