@@ -285,7 +285,7 @@ def test_connection_resets_while_streaming_never_take_the_driver_down(ur: URCont
 
     def drive(target: np.ndarray, what: str) -> None:
         """What the driver node does: read and command; on a lost link reconnect, on a refusal clear it."""
-        deadline = time.monotonic() + 30.0
+        deadline = time.monotonic() + 60.0  # each SDK restart imports ur_rtde afresh: slow on loaded cores
         while abs(ur.joint_positions[0] - target[0]) > 5e-3:
             try:
                 robot.read_state()
@@ -303,4 +303,4 @@ def test_connection_resets_while_streaming_never_take_the_driver_down(ur: URCont
         drive(HOME + (0.02 if i % 2 else -0.02), f"no motion before reset {i}")
         ur.drop_connections(refuse=False)
     drive(HOME + 0.05, "no motion after the resets")
-    assert robot.status()["level"] == "OK"
+    wait_for(lambda: robot.status()["level"] == "OK", timeout_s=10.0, what=f"status OK: {robot.status()}")
