@@ -24,7 +24,7 @@ from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
 from sensor_msgs.msg import Imu
 from std_msgs.msg import Bool
-from std_srvs.srv import Trigger
+from std_srvs.srv import SetBool, Trigger
 
 from embodied_stack import paths
 from embodied_stack.ros import qos
@@ -63,6 +63,7 @@ class Driver:
         self.cmd_vel = h.node.create_publisher(Twist, "/cmd_vel", qos.COMMAND)
         self.estop = h.node.create_publisher(Bool, "/estop", qos.LATCHED)
         self.clear_srv = h.node.create_client(Trigger, "/robot_driver/clear_errors")
+        self.estop_srv = h.node.create_client(SetBool, "/robot_driver/estop")
 
     def _on_diag(self, msg: DiagnosticArray) -> None:
         for s in msg.status:
@@ -180,6 +181,28 @@ def test_robot_driver_drives_an_emulated_go2(tmp_path, record_property) -> None:
         d.drive_until(0.5, 0.0, lambda: d.count("dropped_while_estop") >= dropped + 10)
         assert len(dog.requests("Move")) == moves, "Move reached the dog while e-stopped"
         assert d.level == 1 and "E-STOP" in d.message
+        assert d.call(d.estop_srv, SetBool.Request(data=False)).success
+        d.until(lambda: d.diag.get("estop") == "False")
+
+        # 6. cmd_vel beyond the description's base limits (max_vx 1.0 m/s): clamped, reported, and the
+        #    dog is told 1.0
+        clamped = d.count("clamped_commands")
+        d.drive_until(2.0, 0.0, lambda: d.count("clamped_commands") > clamped and "vx asked 2.000 sent 1.000"
+                      in d.diag.get("last_clamp", ""))
+        fast = [r["param"] for r in dog.requests("Move")[-5:]]
+        assert fast[-1] == '{"x": 1.0, "y": 0.0, "z": 0.0}', fast
+
+        # 7. the dog goes silent (a cut link): device down on /diagnostics, then reconnected without a
+        #    restart once it answers again, and cmd_vel drives it
+        reconnects = d.count("reconnects")
+        dog.silence(True)
+        d.until(lambda: d.diag.get("device_ok") == "False", message="the silent dog was not reported")
+        assert d.level == 2 and "device down" in d.message, d.message
+        dog.silence(False)
+        d.until(lambda: d.diag.get("device_ok") == "True" and d.count("reconnects") > reconnects, timeout=40,
+                message="no reconnect after the link came back")
+        start = d.x
+        d.drive_until(0.5, 0.0, lambda: d.x > start + 0.1)
         assert proc.poll() is None, "the node restarted or died"
     finally:
         h.close()
