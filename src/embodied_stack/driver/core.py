@@ -37,7 +37,7 @@ import numpy as np
 
 from embodied_stack.driver.estop import EStopLatch
 from embodied_stack.hardware.robot import BaseVelocity, DeviceFaultError, JointCommand, Robot, RobotState
-from embodied_stack.hardware.safety import CommandRejected
+from embodied_stack.hardware.safety import CommandRejected, CommandWatchdog
 from embodied_stack.hardware.trajectory import TrajectoryFollower, TrajectoryPoint
 
 
@@ -98,7 +98,9 @@ class DriverCore:
         self._log = log or (lambda _msg: None)
         self._lock = threading.Lock()
         self._pending: TrajectoryCommand | None = None
-        self._twist: tuple[float, BaseVelocity] | None = None  # (monotonic receive time, command)
+        self._twist: BaseVelocity | None = None  # the newest cmd_vel; the watchdog times it
+        # the one cmd_vel watchdog (hardware.safety): fed on every accepted twist, checked every cycle
+        self.watchdog = CommandWatchdog(config.command_timeout_s, self._on_stale_twist, clock=monotonic)
         self._active = False
         self._hold_requested = True  # hold once on the next cycle (start-up, deactivate, e-stop, fault)
         self._last_target: np.ndarray | None = None
@@ -177,7 +179,8 @@ class DriverCore:
         if not self._accepting("cmd_vel"):
             return False
         with self._lock:
-            self._twist = (self.monotonic(), command)
+            self._twist = command
+            self.watchdog.feed()
             self.counters.twists += 1
         return True
 
@@ -301,17 +304,17 @@ class DriverCore:
             self.counters.clamped += 1
             self.counters.last_clamp = "; ".join(why)
 
-    def _drive(self, twist: tuple[float, BaseVelocity] | None, mono: float) -> None:
+    def _on_stale_twist(self) -> None:
+        self.counters.watchdog_trips += 1
+
+    def _drive(self, twist: BaseVelocity | None, mono: float) -> None:
         assert self.base is not None
-        fresh = twist is not None and mono - twist[0] <= self.config.command_timeout_s
-        if not fresh:
-            if self._base_commanded:
-                self.counters.watchdog_trips += 1
-                self._base_commanded = False
+        if twist is None or not self.watchdog.check():  # nothing, or older than command_timeout_s
+            self._base_commanded = False
             self.base.stop()
             return
         try:
-            sent = self.base.send_base_velocity(twist[1])
+            sent = self.base.send_base_velocity(twist)
         except CommandRejected as e:
             self._reject(f"cmd_vel: {e}")
             with self._lock:
@@ -320,9 +323,9 @@ class DriverCore:
             self._base_commanded = False
             return
         self._base_commanded = True
-        if not np.allclose(sent.as_array(), twist[1].as_array(), atol=1e-9):
+        if not np.allclose(sent.as_array(), twist.as_array(), atol=1e-9):
             self.counters.clamped += 1
-            asked, out = twist[1].as_array(), sent.as_array()
+            asked, out = twist.as_array(), sent.as_array()
             parts = [f"{n} asked {a:.3f} sent {s:.3f}"
                      for n, a, s in zip(("vx", "vy", "wz"), asked, out, strict=True) if abs(a - s) > 1e-9]
             self.counters.last_clamp = "cmd_vel " + ", ".join(parts) + " (base limits)"
