@@ -1,7 +1,7 @@
 """``make_robot``: build the simulated or real implementation of a described robot, by name.
 
 Like LeRobot's ``make_robot_from_config``: the description says what the robot is, the
-backend says what talks to it (``sim``, ``feetech``, ``dynamixel``, ``ur_rtde``, ``xarm``...).
+backend says what talks to it (``sim``, ``feetech``, ``dynamixel``, ``ur_rtde``, ``xarm``, ``twist``...).
 Implementations are imported only when built, so a machine without a vendor SDK can
 still run everything else. Simulated robots are built by their world (the sim bridge
 owns the physics), so ``sim`` is listed here only to name it in errors.
@@ -23,6 +23,7 @@ BACKENDS: dict[str, str] = {
     "ur_rtde": "embodied_stack.robots.ur.robot:make_robot",
     "xarm": "embodied_stack.robots.xarm.robot:make_robot",
     "unitree": "embodied_stack.robots.go2.robot:make_robot",
+    "twist": "embodied_stack.robots.twist_base.robot:make_robot",  # needs link=... (robot_driver passes it)
 }
 SIMULATED = "sim"
 
