@@ -119,7 +119,14 @@ class TeleopNode(Node):
                                      qos.SENSOR)
             self.arm_pub = self.create_publisher(JointTrajectory, self.params["arm_topic"], qos.COMMAND)
         else:
-            self.base = BaseTeleop(self.params["base_max_linear"], self.params["base_max_angular"])
+            from embodied_stack.robots import load_description
+
+            # full deflection = the teleop's comfort speed, never beyond the robot's own base limits
+            limits = load_description(self.params["robot"]).base
+            linear, angular = self.params["base_max_linear"], self.params["base_max_angular"]
+            if limits is not None:
+                linear, angular = min(linear, limits.max_vx), min(angular, limits.max_wz)
+            self.base = BaseTeleop(linear, angular)
             self.twist_pub = self.create_publisher(Twist, self.params["cmd_vel_topic"], qos.COMMAND)
         self.recorder_clients = {}
         if self.params["recorder_ns"]:
