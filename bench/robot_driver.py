@@ -77,6 +77,30 @@ def _description(tmp: Path, robot: str, backend: str, port: str, options: dict) 
     return str(path)
 
 
+def _timed_loop(core: DriverCore, rate_hz: float, seconds: float) -> tuple[list[float], list[float]]:
+    """The node's loop: ``core.cycle()`` paced by its RealTimePacer; (cycle start times, cycle work), s."""
+    pacer = RealTimePacer(1.0 / rate_hz, 1.0)
+    starts, work = [], []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        t = time.monotonic()
+        starts.append(t)
+        core.cycle()
+        work.append(time.monotonic() - t)
+        pacer.wait()
+    return starts, work
+
+
+def _loop_stats(core: DriverCore, rate_hz: float, starts: list[float], work: list[float]) -> dict:
+    periods = np.diff(starts) * 1e3
+    nominal = 1e3 / rate_hz
+    work_ms = np.asarray(work) * 1e3
+    return {"rate": (len(starts) - 1) / (starts[-1] - starts[0]), "p50": _pct(periods, 50),
+            "p99": _pct(periods, 99), "jitter_p99": _pct(np.abs(periods - nominal), 99),
+            "work_p50": _pct(work_ms, 50), "work_p99": _pct(work_ms, 99),
+            "faults": core.counters.device_faults}
+
+
 def loop_once(kind: str, rate_hz: float, seconds: float, stream: bool, tmp: Path) -> dict:
     if kind == "feetech":
         emu = FeetechBusEmulator(dict.fromkeys(range(1, 7), "sts3215")).start()
@@ -101,25 +125,11 @@ def loop_once(kind: str, rate_hz: float, seconds: float, stream: bool, tmp: Path
     thread = threading.Thread(target=streamer, daemon=True)
     if stream:
         thread.start()
-    pacer = RealTimePacer(1.0 / rate_hz, 1.0)
-    starts, work = [], []
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        t = time.monotonic()
-        starts.append(t)
-        core.cycle()
-        work.append(time.monotonic() - t)
-        pacer.wait()
+    starts, work = _timed_loop(core, rate_hz, seconds)
     running = False
     core.disconnect()
     emu.stop()
-    periods = np.diff(starts) * 1e3
-    nominal = 1e3 / rate_hz
-    work_ms = np.asarray(work) * 1e3
-    return {"rate": len(starts) / (starts[-1] - starts[0]), "p50": _pct(periods, 50),
-            "p99": _pct(periods, 99), "jitter_p99": _pct(np.abs(periods - nominal), 99),
-            "work_p50": _pct(work_ms, 50), "work_p99": _pct(work_ms, 99),
-            "faults": core.counters.device_faults}
+    return _loop_stats(core, rate_hz, starts, work)
 
 
 def _go2_description(tmp: Path, domain: int) -> str:
@@ -154,28 +164,14 @@ def loop_once_go2(rate_hz: float, seconds: float, stream: bool, tmp: Path) -> di
     thread = threading.Thread(target=streamer, daemon=True)
     if stream:
         thread.start()
-    pacer = RealTimePacer(1.0 / rate_hz, 1.0)
-    starts, work = [], []
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        t = time.monotonic()
-        starts.append(t)
-        core.cycle()
-        work.append(time.monotonic() - t)
-        pacer.wait()
+    starts, work = _timed_loop(core, rate_hz, seconds)
     running = False
     if stream:
         thread.join(timeout=1)
     core.disconnect()
     dog.close()
     lock.close()
-    periods = np.diff(starts) * 1e3
-    nominal = 1e3 / rate_hz
-    work_ms = np.asarray(work) * 1e3
-    return {"rate": len(starts) / (starts[-1] - starts[0]), "p50": _pct(periods, 50),
-            "p99": _pct(periods, 99), "jitter_p99": _pct(np.abs(periods - nominal), 99),
-            "work_p50": _pct(work_ms, 50), "work_p99": _pct(work_ms, 99),
-            "faults": core.counters.device_faults}
+    return _loop_stats(core, rate_hz, starts, work)
 
 
 def bench_loops(seconds: float) -> None:
