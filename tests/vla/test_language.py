@@ -33,3 +33,46 @@ def test_paraphrase_keeps_the_object():
     rng = random.Random(0)
     outs = {paraphrase("pick up the red cube", rng) for _ in range(20)}
     assert len(outs) > 3 and all("red" in o for o in outs)
+
+
+#: words that carry no meaning of their own in these instructions (a near-copy differs only in them)
+_FILLER = {"the", "in", "on", "please", "and", "it", "robot,", "can", "you", "now"}
+
+
+def _bag(text: str) -> tuple[str, ...]:
+    return tuple(sorted(w for w in text.split() if w not in _FILLER))
+
+
+def test_held_out_phrasings_cannot_come_out_of_training_augmentation():
+    """What the model embeds for a held-out ("eval") instruction is never a text that training's paraphrase
+    augmentation can produce from a training instruction, nor a near-copy of one (the same words up to
+    fillers), in English or in Chinese (compared after normalisation to English, as the encoder sees it)."""
+    from embodied_stack.sim.instructions import TEMPLATES, all_phrasings
+    from embodied_stack.vla.language import paraphrase_space
+
+    for family in TEMPLATES:
+        for lang in ("en", "zh"):
+            for color, shape, place in (("red", "cube", "bowl"), ("blue", "cylinder", "bin")):
+                kw = {"place": place} if family == "pick_place" else {}
+                seen: set[str] = set()
+                for text in all_phrasings(family, lang, "train", color, shape, **kw):
+                    seen |= paraphrase_space(text)
+                seen_bags = {_bag(t) for t in seen}
+                for text in all_phrasings(family, lang, "eval", color, shape, **kw):
+                    embedded = normalise_instruction(text)
+                    assert embedded not in seen, f"{family}/{lang}: held-out {text!r} -> {embedded!r} is " \
+                                                 "produced by training's augmentation"
+                    assert _bag(embedded) not in seen_bags, f"{family}/{lang}: held-out {text!r} -> " \
+                                                            f"{embedded!r} is a near-copy of a training text"
+
+
+def test_paraphrase_space_holds_every_sampled_paraphrase():
+    import random
+
+    from embodied_stack.vla.language import paraphrase_space
+
+    space = paraphrase_space("pick up the red cube and put it in the bowl")
+    rng = random.Random(1)
+    assert all(normalise_instruction(paraphrase("pick up the red cube and put it in the bowl", rng)) in space
+               for _ in range(200))
+    assert "grab the red cube and place it in the bowl" in space

@@ -5,7 +5,9 @@ the words the simulator uses for an object must be the words perception grounds
 and the VLA reads, so colours and shapes come from that one table and only the
 sentence frames live here. Each task family has several frames per language;
 the last :data:`HELD_OUT_PER_LANGUAGE` of each are the ``"eval"`` split, never
-produced for ``"train"``, so a policy can be evaluated on phrasings it never saw.
+produced for ``"train"``, so a policy can be evaluated on phrasings it never saw -- not even
+through training's paraphrase augmentation, which a test checks on the normalised texts the
+model embeds (the first held-out pick-and-place frames could be generated from training ones).
 """
 
 from __future__ import annotations
@@ -44,10 +46,10 @@ TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
         "en": ("put the {obj} in the {place}", "place the {obj} into the {place}",
                "pick up the {obj} and put it in the {place}", "drop the {obj} into the {place}",
                "move the {obj} to the {place}", "put the {obj} inside the {place}",
-               "grab the {obj} and place it in the {place}", "store the {obj} in the {place}"),
+               "get the {obj} into the {place}", "store the {obj} in the {place}"),
         "zh": ("把{obj}放进{place}里", "将{obj}放到{place}里", "拿起{obj}放进{place}", "把{obj}放入{place}中",
-               "把{obj}拿到{place}里", "把{obj}放在{place}里面", "抓起{obj}放到{place}里",
-               "把{obj}收进{place}"),
+               "把{obj}拿到{place}里", "把{obj}放在{place}里面", "请把{obj}移到{place}里",
+               "把{obj}拿起来，移到{place}里面"),
     },
 }
 

@@ -13,6 +13,7 @@ embedding, so one checkpoint serves both languages.
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import re
@@ -104,6 +105,20 @@ def paraphrase(text: str, rng: random.Random) -> str:
     for pattern, options in _PARAPHRASES:
         out = re.sub(pattern, lambda _m, o=options: rng.choice(o), out)
     return rng.choice(_PREFIXES) + out
+
+
+def paraphrase_space(text: str) -> set[str]:
+    """Every text :func:`paraphrase` can produce from ``text``, as the encoder embeds it (normalised):
+    what training may have seen, so a held-out phrasing must lie outside it (tests/vla/test_language.py)."""
+    outs = {normalise_instruction(text)}
+    for pattern, options in _PARAPHRASES:
+        grown: set[str] = set()
+        for out in outs:
+            pieces = re.split(pattern, out)
+            for choice in itertools.product(options, repeat=len(pieces) - 1):
+                grown.add(pieces[0] + "".join(c + p for c, p in zip(choice, pieces[1:], strict=True)))
+        outs = grown
+    return {normalise_instruction(prefix + out) for out in outs for prefix in _PREFIXES}
 
 
 class InstructionEncoder:
