@@ -38,7 +38,7 @@ from embodied_stack.executive.grounding import format_position
 from embodied_stack.ros import qos
 from embodied_stack.ros.images import ImageDecodeError, rgb_from_image
 from embodied_stack.sim.instructions import sample_instruction
-from embodied_stack.sim.judge import pick_place_success
+from embodied_stack.sim.judge import SUCCESS_HOLD_S, LastingSuccess, pick_place_success
 from embodied_stack.sim.world import GroundTruthObject
 from embodied_stack.vla.grounded_goal import split_instruction
 
@@ -85,6 +85,9 @@ class DemoOperator(Node):
         self.create_subscription(DetectedObjectArray, "/perception/objects", self._on_perceived, qos.EVENTS)
         self.create_subscription(Image, "/camera/color/image_raw", self._on_image, qos.SENSOR)
         self.success_pub = self.create_publisher(Bool, "/sim/task_success", qos.COMMAND)
+        # success ends the skill only once the object stayed in the container (the evaluation's rule;
+        # ground truth carries no contacts, so "released" is not checked here)
+        self._lasting = LastingSuccess(SUCCESS_HOLD_S)
         self.skill = ActionClient(self, ExecuteSkill, "/vla_policy/execute_skill")
         self.grounding = self.create_client(GroundObject, "/perception/ground_object")
         self.create_timer(0.1, self._publish_success)
@@ -114,7 +117,7 @@ class DemoOperator(Node):
 
     def _publish_success(self) -> None:
         if self.task is not None:
-            self.success_pub.publish(Bool(data=self.judge()))
+            self.success_pub.publish(Bool(data=self._lasting.update(time.monotonic(), self.judge())))
 
     # --- flow --------------------------------------------------------------------------------------
     def spin_until(self, predicate: Callable[[], bool], timeout: float) -> bool:
@@ -156,6 +159,7 @@ class DemoOperator(Node):
                                f"images={self.image_count}, policy server={self.skill.server_is_ready()}")
         target, text = self.choose_task(np.random.default_rng(seed), language)
         self.task = (target.name, "bowl")
+        self._lasting.reset()
         result.instruction, result.target = text, target.name
         log(f"task: '{text}'  (target {target.name}: {target.color} {target.label})")
 

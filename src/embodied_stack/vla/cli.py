@@ -45,6 +45,9 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--goal-source", default="perception", choices=("perception", "oracle"),
                    help="tabletop, policies with a goal input: ground the instruction with our perception "
                         "pipeline (as on the robot) or take simulator truth")
+    p.add_argument("--success-hold-s", type=float, default=None,
+                   help="tabletop: s of sim time the object must stay released in the container (default: "
+                        "embodied_stack.sim.judge.SUCCESS_HOLD_S)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy machine)")
     p.add_argument("--json", help="also write the result as JSON here")
 
@@ -62,10 +65,11 @@ def _eval(args: argparse.Namespace) -> int:
         suite = load_checkpoint(args.checkpoint)[1].train.eval_suite
         if not suite:
             raise SystemExit(f"{args.checkpoint} names no eval suite (train.eval_suite); pass --suite")
+    hold = {} if args.success_hold_s is None else {"success_hold_s": args.success_hold_s}
     result = evaluate_checkpoint(args.checkpoint, suite, args.episodes, args.seed, args.video_dir,
                                  paraphrased=args.paraphrase,
                                  tasks=args.tasks.split(",") if args.tasks else None,
-                                 query_every=args.query_every, goal_source=args.goal_source)
+                                 query_every=args.query_every, goal_source=args.goal_source, **hold)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=2)

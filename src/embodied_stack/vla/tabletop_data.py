@@ -39,14 +39,19 @@ ACTION_SPACES = ("native", "joint_position")
 JOINTS = ["shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll"]
 
 
-def make_env(split: str = "train", language: str = "both"):
-    os.environ.setdefault("MUJOCO_GL", "egl")
+def make_env(split: str = "train", language: str = "both", success_hold_s: float | None = None):
+    """The tabletop pick-and-place env as demos and evaluation run it. ``success_hold_s`` (None =
+    ``sim.judge.SUCCESS_HOLD_S``): how long the object must stay released in the container."""
+    os.environ.setdefault("MUJOCO_GL", "egl")  # before anything imports MuJoCo
     import gymnasium as gym
 
     import embodied_stack.sim.envs  # noqa: F401  (registers the envs)
+    from embodied_stack.sim.judge import SUCCESS_HOLD_S
+
+    success_hold_s = SUCCESS_HOLD_S if success_hold_s is None else success_hold_s
 
     return gym.make(ENV_ID, obs_mode="scene+wrist", image_size=IMAGE_SIZE, language=language,
-                    instruction_split=split)
+                    instruction_split=split, success_hold_s=success_hold_s)
 
 
 def _check_action_space(action_space: str) -> None:
@@ -126,11 +131,14 @@ def generate(root: str, episodes: int, seed: int = 0, language: str = "both",
     go back above the object". Every episode is kept, failures included: the states the
     policy gets wrong are the ones the next training round needs.
     """
+    os.environ.setdefault("MUJOCO_GL", "egl")  # the imports below load MuJoCo: choose its GL backend first
     from embodied_stack.datasets import LeRobotDatasetWriter
     from embodied_stack.sim.experts import make_expert
     from embodied_stack.vla.policy import TemporalEnsembler
 
     _check_action_space(action_space)
+    # episodes run until the object stayed released in the container (evaluation's rule), so the demos
+    # show the release and the retreat that follow a placement, not just the moment it lands
     env = make_env("train", language)
     expert = make_expert(env)
     writer = LeRobotDatasetWriter.create(root, fps=FPS, features=features(action_space),

@@ -21,6 +21,7 @@ from gymnasium import spaces
 from embodied_stack.hardware import JointCommand
 from embodied_stack.sim import so_arm
 from embodied_stack.sim.instructions import Instruction, charset
+from embodied_stack.sim.judge import LastingSuccess
 from embodied_stack.sim.rendering import CameraRig
 from embodied_stack.sim.tabletop import TabletopConfig, TabletopWorld
 
@@ -84,6 +85,9 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray], abc.ABC):
     instruction_split: "train" | "eval" (held-out phrasings, see ``instructions.py``).
     reward_type: "dense" | "sparse".
     terminate_on_success: end the episode when the task is done.
+    success_hold_s: the task's condition must hold this long without a break (sim s) before it counts
+        as success (``sim.judge.LastingSuccess``): 0 = the first moment it holds; evaluation uses more,
+        so an object dropped or knocked out right after landing is not a success.
     max_joint_delta: rad per step a full +-1 action moves a joint target.
     world_config: ``TabletopConfig``, a YAML path, or None for ``config/sim/tabletop.yaml``
         (randomisation is configured there).
@@ -96,9 +100,9 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray], abc.ABC):
 
     def __init__(self, obs_mode: str = "state", image_size: int = 96, instruction_in_obs: bool = False,
                  language: str = "en", instruction_split: str = "train", reward_type: str = "dense",
-                 terminate_on_success: bool = True, max_joint_delta: float = 0.08,
-                 world_config: TabletopConfig | str | None = None, render_mode: str | None = None,
-                 render_size: int = 256) -> None:
+                 terminate_on_success: bool = True, success_hold_s: float = 0.0,
+                 max_joint_delta: float = 0.08, world_config: TabletopConfig | str | None = None,
+                 render_mode: str | None = None, render_size: int = 256) -> None:
         if obs_mode not in OBS_MODES:
             raise ValueError(f"obs_mode '{obs_mode}' unknown; use one of {OBS_MODES}")
         if reward_type not in REWARD_TYPES:
@@ -113,6 +117,8 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray], abc.ABC):
         self.instruction_in_obs, self.language = instruction_in_obs, language
         self.instruction_split = instruction_split
         self.reward_type, self.terminate_on_success = reward_type, terminate_on_success
+        self.success_hold_s = success_hold_s
+        self._lasting = LastingSuccess(success_hold_s)
         self.max_joint_delta, self.render_mode, self.render_size = max_joint_delta, render_mode, render_size
         self.world = TabletopWorld(world_config)
         self.arm = self.world.arm
@@ -158,6 +164,7 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray], abc.ABC):
         # One seed fixes the world (layout, colours, lights) and the task drawn on it.
         self.world.reset(seed=int(self.np_random.integers(2**31 - 1)))
         self.instruction = self._sample_task()
+        self._lasting.reset()
         obs = self._get_obs()
         return obs, self._info(success=self._is_success(), terms={})
 
@@ -169,7 +176,7 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray], abc.ABC):
         targets = self.joint_targets_after(a)
         self.arm.send_joint_command(JointCommand(positions=targets, gripper=0.5 * (a[5] + 1.0)))
         self.world.step()
-        success = self._is_success()
+        success = self._lasting.update(self.world.time, self._is_success())
         terms = self._reward_terms(a, success)
         reward = float(sum(terms.values())) if self.reward_type == "dense" else float(success)
         fell = bool(self.world.object_position(self.target_object)[2] < FELL_OFF_Z)
