@@ -20,6 +20,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 
 class VideoEncoder:
@@ -85,6 +86,10 @@ def decode_frames(path: Path, fps: int, from_timestamp: float = 0.0,
     """
     half = 0.5 / fps
     frames: list[np.ndarray] = []
+    # One converter for the whole file, single-threaded: frame.to_ndarray() sets up swscale per frame and
+    # starts its slice threads each time, which on a busy machine waits on the scheduler for every frame
+    # (15 episodes: 5.5-6.3 s vs 0.12 s here, identical pixels)
+    reformatter = VideoReformatter()
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
@@ -97,7 +102,7 @@ def decode_frames(path: Path, fps: int, from_timestamp: float = 0.0,
                 continue
             if to_timestamp is not None and t >= to_timestamp - half:
                 break
-            frames.append(frame.to_ndarray(format="rgb24"))
+            frames.append(reformatter.reformat(frame, format="rgb24", threads=1).to_ndarray())
     if not frames:
         return np.zeros((0, 0, 0, 3), np.uint8)
     return np.stack(frames)
