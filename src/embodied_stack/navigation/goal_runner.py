@@ -8,9 +8,10 @@ NavigateToPose's feedback needs:
 - ``navigating``: A* path on the static map (:func:`plan_path`), the social planner following it
   (:class:`~embodied_stack.navigation.navigator.Navigator`); off the path by ``replan_distance`` -> replan;
 - hard stop: a person's body comes within ``stop_gap`` m of the robot's -> zero velocity at once, held
-  ``stop_hold`` s; after that, while they stay that close, only a command moving away from every one of
-  them passes (the robot yields instead of freezing: in a doorway, a person waiting for a frozen robot
-  and a robot frozen by that person would wait for ever). A tracked "person" whose centre lies inside a wall
+  ``stop_hold`` s; after that the robot gives way until nobody is within the stop gap plus a margin:
+  only a command moving away from every one of them passes, else it backs away (the robot yields instead
+  of freezing: in a doorway, a person waiting for a frozen robot and a robot frozen by that person would
+  wait for ever). A tracked "person" whose centre lies inside a wall
   or furniture of the static map (within ``clutter_margin``) is map clutter -- the LiDAR tracker takes a
   door jamb's end for a person -- and is ignored: no one stands inside a wall;
 - the progress checker (Nav2's simple one) failing starts the next recovery from ``recoveries``, cycling
@@ -145,6 +146,12 @@ class RunnerOutput:
 
 def _wrap(angle: float) -> float:
     return math.remainder(angle, 2 * math.pi)
+
+
+def _moves_away(twist: Twist, pose: np.ndarray, people: np.ndarray) -> bool:
+    """Whether ``twist`` moves the robot at ``pose`` away from every one of ``people`` (k, 2)."""
+    v = twist.world_velocity(float(pose[2]))
+    return bool(np.linalg.norm(v) > 1e-6 and np.all((people - pose[:2]) @ v < 0))
 
 
 def nearest_free(blocked: np.ndarray, grid: OccupancyGrid, xy: np.ndarray, max_distance: float
@@ -341,14 +348,19 @@ class GoalRunner:
     def _safety(self, twist: Twist, pose: np.ndarray, inp: RunnerInput, inside: np.ndarray,
                 near: np.ndarray) -> tuple[Twist, bool, bool]:
         """The hard stop and giving way: (command, stopped, yielding). Someone inside the stop gap stops the
-        robot for ``stop_hold`` s; then, unless the command already moves away from them, the robot backs
-        away at ``backup_speed`` until nobody is within the gap plus YIELD_MARGIN (hysteresis)."""
+        robot for ``stop_hold`` s; then the robot gives way until nobody is within the gap plus
+        YIELD_MARGIN (hysteresis): the planner's command while it moves away from everyone that near,
+        else backing away at ``backup_speed``. (A planner that steps away on its own, as the DWA's safety
+        filter does, would otherwise skirt round the person just outside the stop gap.)"""
         people = np.asarray(inp.people_position, dtype=np.float64).reshape(-1, 2)
         if not near.any():
             self._yielding = False
         if not self._hard_stop(inside, twist, pose, people, inp.now):
             if not (self._yielding and self.state == "navigating"):
-                return twist, False, False
+                self._yielding = bool(inside.any()) and self.state == "navigating"
+                return twist, False, self._yielding
+            if _moves_away(twist, pose, people[near]):
+                return twist, False, True
         elif inp.now < self._stop_until or self.state not in ("navigating", "aligning"):
             return Twist(), True, False
         self._yielding = True
@@ -469,9 +481,7 @@ class GoalRunner:
             return False
         if now < self._stop_until:
             return True
-        v = twist.world_velocity(float(pose[2]))
-        close = np.asarray(people, dtype=np.float64).reshape(-1, 2)[inside]
-        return not (np.linalg.norm(v) > 1e-6 and bool(np.all((close - pose[:2]) @ v < 0)))
+        return not _moves_away(twist, pose, np.asarray(people, dtype=np.float64).reshape(-1, 2)[inside])
 
     # --- output --------------------------------------------------------------------------------------
     def _command(self, twist: Twist, inp: RunnerInput, dt: float, hard: bool) -> Twist:
