@@ -19,7 +19,7 @@ import pytest
 pytest.importorskip("rtde_control", reason="ur_rtde is not installed (pip install ur-rtde==1.6.5)")
 
 from embodied_stack.config import ConfigError  # noqa: E402
-from embodied_stack.hardware.robot import JointCommand  # noqa: E402
+from embodied_stack.hardware.robot import JointCommand, RobotNotConnectedError  # noqa: E402
 from embodied_stack.robots import load_description  # noqa: E402
 from embodied_stack.robots import make_robot as registry_make_robot  # noqa: E402
 from embodied_stack.robots.ur import (  # noqa: E402
@@ -290,7 +290,7 @@ def test_connection_resets_while_streaming_never_take_the_driver_down(ur: URCont
             try:
                 robot.read_state()
                 robot.send_joint_command(JointCommand(target))
-            except DeviceDisconnectedError:
+            except (DeviceDisconnectedError, RobotNotConnectedError):  # a failed reconnect leaves it down
                 with contextlib.suppress(DeviceDisconnectedError):
                     robot.reconnect()
             except DeviceFaultError:
