@@ -259,10 +259,6 @@ class URRobot(Robot):
                 f"{stamp:.3f} s); the link or the controller hangs: check both, then reconnect()")
         return values
 
-    def _require_fresh_state(self) -> Any:
-        self._batch()
-        return self._receive
-
     def _read_state(self) -> RobotState:
         q, qd, moment = self._batch("getActualQ", "getActualQd", "getTargetMoment")
         return RobotState(stamp=time.time(), joint_names=self.joint_names,
