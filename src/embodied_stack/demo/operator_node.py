@@ -37,6 +37,7 @@ from embodied_stack.datasets.video import VideoEncoder
 from embodied_stack.executive.grounding import format_position
 from embodied_stack.ros import qos
 from embodied_stack.ros.images import ImageDecodeError, rgb_from_image
+from embodied_stack.ros.node_main import destroy_node
 from embodied_stack.sim.instructions import sample_instruction
 from embodied_stack.sim.judge import SUCCESS_HOLD_S, LastingSuccess, pick_place_success
 from embodied_stack.sim.world import GroundTruthObject
@@ -238,7 +239,7 @@ def run_demo(stack_name: str, seed: int, language: str, timeout_s: float, out_di
     except (KeyboardInterrupt, ExternalShutdownException):
         code = 130
     finally:
-        operator.destroy_node()
+        destroy_node(operator)
         rclpy.try_shutdown()
         runner.request_stop()
         thread.join(timeout=30)

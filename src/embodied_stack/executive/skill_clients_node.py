@@ -31,6 +31,7 @@ from rclpy.node import Node
 from embodied_stack.executive.grounding import PoseTarget
 from embodied_stack.executive.routing import EXECUTE_SKILL, NAVIGATE_TO_POSE, Route
 from embodied_stack.planner.types import StepOutcome
+from embodied_stack.ros.node_main import destroy_node
 
 _POLL_S = 0.02  # s between checks of a future
 _STATUS = {GoalStatus.STATUS_SUCCEEDED: "succeeded", GoalStatus.STATUS_ABORTED: "aborted",
@@ -216,7 +217,7 @@ class SkillClients:
         self._thread.join(timeout=5.0)
         if self._thread.is_alive():
             return  # still inside a wait: leave the node to the process exit rather than crash
-        self.node.destroy_node()
+        destroy_node(self.node)  # with the action clients, which destroy_node alone leaves to the GC
 
 
 def _wait(future: Any, timeout_s: float, abandon: threading.Event | None = None) -> bool:
