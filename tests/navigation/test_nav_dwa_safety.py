@@ -9,15 +9,15 @@ measure the robot-to-person gap swept over each step as the env does.
 import numpy as np
 import pytest
 
-from embodied_stack.navigation.env import SocialNavEnv, _min_gap_swept
-from embodied_stack.navigation.evaluate import load_eval_config, run_episode
+from embodied_stack.navigation.env import _min_gap_swept
+from embodied_stack.navigation.evaluate import load_eval_config, make_env, run_episode
 from embodied_stack.navigation.planners import make_planner
-from embodied_stack.navigation.planners.dwa import DWAPlanner
+from embodied_stack.navigation.planners.dwa import DWAConfig, DWAPlanner
 from embodied_stack.navigation.scan import ray_scan
 from embodied_stack.navigation.types import NavObservation, RobotKinematics
 
 DT = 0.25
-BEAMS = 36  # the evaluation env's scan (config/navigation/eval.yaml)
+BEAMS = DWAConfig().scan_beams  # the scan the DWA reads (Planner.scan_input)
 
 
 def _obs(people_xy, people_v, robot_v=(1.0, 0.0), goal=(8.0, 0.0)) -> NavObservation:
@@ -130,7 +130,7 @@ COLLIDED_BEFORE = [("circle_crossing", 30022), ("parallel_traffic", 30029), ("pa
 
 @pytest.fixture(scope="module")
 def eval_env():
-    return SocialNavEnv(**load_eval_config()["env"])
+    return make_env([make_planner("dwa")], load_eval_config()["env"])  # with the DWA's scan
 
 
 @pytest.mark.parametrize(("scenario", "seed"), COLLIDED_BEFORE)

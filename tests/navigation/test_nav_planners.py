@@ -18,8 +18,9 @@ def test_reaches_the_goal_in_an_empty_scene(name, kinematics):
         with pytest.raises(ValueError, match="trained for"):
             run_episode(SocialNavEnv(people=0, kinematics=kinematics), planner, 0, "random_goals", 0)
         return
-    beams = planner.layout.scan_beams if name == "learned" else 0  # the policy sees walls in its scan
-    env = SocialNavEnv(people=0, kinematics=kinematics, scan_beams=beams)
+    scan = planner.scan_input  # the scan the planner reads (the learned policy sees walls in it)
+    env = SocialNavEnv(people=0, kinematics=kinematics, scan_beams=scan.beams if scan else 0,
+                       scan_range=scan.range if scan else 6.0)
     for scenario in ("circle_crossing", "doorway"):
         traj = run_episode(env, planner, 5, scenario, 0)
         assert traj.outcome == "success", f"{name} ({kinematics}) failed {scenario}: {traj.outcome}"

@@ -12,7 +12,7 @@ from embodied_stack.navigation.controller import (
     distance_to_path,
     people_inside,
     remaining_length,
-    resample_scan,
+    robot_scan,
     scan_points,
     seen_through,
 )
@@ -80,15 +80,22 @@ def test_path_geometry():
     assert remaining_length(path, np.array([2.5, 1.0])) == pytest.approx(1.5)  # 0.5 onto it + 1 along
 
 
-def test_resample_scan_starts_at_the_heading():
+def test_robot_scan_is_taken_from_the_robot_centre_and_heading():
+    # a LiDAR 0.15 m ahead of the centre of a robot at (1, 1) facing +y: a wall 1 m ahead of the LiDAR is
+    # 1.15 m ahead of the robot, something 2 m to the LiDAR's left is 2 m to the robot's left (and 0.15 m
+    # ahead of it: in the same 90 deg sector)
+    pose = np.array([1.0, 1.0, math.pi / 2])
+    laser = np.array([1.0, 1.15, math.pi / 2])
     increment = math.radians(0.5)
     angles = -math.pi + increment * np.arange(720)
-    ranges = np.where(np.abs(angles) < 0.01, 1.0, np.inf)  # one wall straight ahead
-    ranges[np.argmin(np.abs(angles - math.pi / 2))] = 2.0  # something on the left
-    beams = resample_scan(ranges, -math.pi, increment, beams=4, max_range=6.0)
-    assert beams.tolist() == [1.0, 2.0, 6.0, 6.0]
+    ranges = np.where(np.abs(angles) < 0.01, 1.0, np.inf)
+    ranges[np.argmin(np.abs(angles - math.pi / 2))] = 2.0
+    points = scan_points(ranges, -math.pi, increment, laser, 12.0)
+    beams = robot_scan(points, pose, beams=4, max_range=6.0)
+    np.testing.assert_allclose(beams, [1.15, math.hypot(2.0, 0.15), 6.0, 6.0], atol=0.01)
+    assert robot_scan(np.zeros((0, 2)), pose, 4, 6.0).tolist() == [6.0] * 4
     with pytest.raises(ValueError, match="beams"):
-        resample_scan(ranges, -math.pi, increment, beams=0, max_range=6.0)
+        robot_scan(points, pose, beams=0, max_range=6.0)
 
 
 def test_scan_points_are_in_the_world_frame():

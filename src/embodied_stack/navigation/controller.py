@@ -10,8 +10,8 @@ checker around any controller plugin:
   fast the command may change (Nav2 ``velocity_smoother``, open loop on the last command);
 - :func:`people_inside`: the hard stop's test (a person's body closer than a gap to the robot's);
 - :class:`ProgressChecker`: Nav2's ``simple_progress_checker`` (moved ``radius`` m within ``time_s``);
-- path geometry (:func:`distance_to_path`, :func:`remaining_length`) and :func:`resample_scan` (a LiDAR
-  scan as the evenly spaced beams from the robot heading that the learned planner was trained on).
+- path geometry (:func:`distance_to_path`, :func:`remaining_length`) and :func:`robot_scan` (a LiDAR
+  scan as the evenly spaced beams from the robot's centre and heading that the planners read).
 
 Units: m, s, rad; world = the ``map`` frame.
 """
@@ -155,19 +155,26 @@ def remaining_length(path: np.ndarray, p: np.ndarray) -> float:
     return off + float(np.linalg.norm(path[i + 1] - closest)) + float(rest)
 
 
-def resample_scan(ranges: np.ndarray, angle_min: float, angle_increment: float, beams: int,
-                  max_range: float) -> np.ndarray:
-    """``beams`` ranges evenly over 360 deg starting at the scan frame's x axis (the robot heading), each
-    the nearest LiDAR beam's reading; no return (inf, NaN, 0) reads ``max_range``."""
-    if beams < 1 or not angle_increment > 0:
-        raise ValueError(f"beams={beams} must be >= 1 and angle_increment={angle_increment} > 0 rad")
-    r = np.asarray(ranges, dtype=np.float64)
-    r = np.where(np.isfinite(r) & (r > 0), np.minimum(r, max_range), max_range)
-    angles = 2 * np.pi * np.arange(beams) / beams
-    index = np.round(np.remainder(angles - angle_min, 2 * np.pi) / angle_increment).astype(int)
-    valid = index < len(r)  # a scan narrower than 360 deg: beams outside it see nothing
+def robot_scan(points_xy: np.ndarray, pose: np.ndarray, beams: int, max_range: float) -> np.ndarray:
+    """The scan a planner reads, from LiDAR returns already in the world frame: ``beams`` ranges evenly over
+    360 deg from the robot's heading, measured from the robot's centre, each the nearest return within its
+    sector (no return: ``max_range``).
+
+    Why from the centre and not the LiDAR's own beams: the planners are trained and evaluated on a scan
+    cast from the robot's centre (``navigation.scan.ray_scan``); a LiDAR mounted 0.15 m ahead of it reads
+    walls in front 0.15 m short of where the map has them, which the DWA takes for people the tracker has
+    not confirmed yet (and then would not go through a doorway)."""
+    if beams < 1 or not max_range > 0:
+        raise ValueError(f"beams={beams} must be >= 1 and max_range={max_range} m > 0")
     out = np.full(beams, float(max_range))
-    out[valid] = r[index[valid]]
+    pts = np.asarray(points_xy, dtype=np.float64).reshape(-1, 2)
+    if not len(pts):
+        return out
+    rel = pts - pose[:2]
+    r = np.hypot(rel[:, 0], rel[:, 1])
+    bearing = np.arctan2(rel[:, 1], rel[:, 0]) - pose[2]
+    sector = np.round(np.remainder(bearing, 2 * np.pi) / (2 * np.pi / beams)).astype(int) % beams
+    np.minimum.at(out, sector, np.minimum(r, max_range))
     return out
 
 

@@ -8,7 +8,7 @@ are compared on identical episodes), and the decision latency is measured where 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +72,19 @@ def run_episode(env: SocialNavEnv, planner: Planner, seed: int, scenario: str, p
     return env.trajectory()
 
 
+def make_env(planners: Iterable[Planner], env_kwargs: dict[str, Any] | None = None) -> SocialNavEnv:
+    """The evaluation env for ``planners``: ``env_kwargs`` plus the scan they read (``Planner.scan_input``),
+    as the navigation node gives it to them."""
+    kwargs = dict(env_kwargs or {})
+    scans = {(p.scan_input.beams, p.scan_input.range) for p in planners if p.scan_input}
+    if len(scans) > 1:
+        raise ValueError(f"the planners read different scans (beams, range m) {sorted(scans)}; one "
+                         "environment gives one: evaluate them separately or give them the same scan")
+    if scans:
+        kwargs["scan_beams"], kwargs["scan_range"] = scans.pop()
+    return SocialNavEnv(**kwargs)
+
+
 def evaluate(planners: Sequence[str], scenarios: Sequence[str], people: Sequence[int], episodes: int,
              seed: int, env_kwargs: dict[str, Any] | None = None,
              planner_overrides: dict[str, dict[str, Any]] | None = None,
@@ -85,12 +98,7 @@ def evaluate(planners: Sequence[str], scenarios: Sequence[str], people: Sequence
     if any(int(n) < 0 for n in people):
         raise ValueError(f"people={list(people)}: every count must be >= 0")
     built = {name: make_planner(name, (planner_overrides or {}).get(name)) for name in planners}
-    kwargs = dict(env_kwargs or {})
-    beams = [p.layout.scan_beams for p in built.values() if hasattr(p, "layout")]
-    if beams:  # the learned policy reads a scan: the env must produce one of its size
-        kwargs["scan_beams"] = max(beams)
-        kwargs["scan_range"] = max(p.layout.scan_range for p in built.values() if hasattr(p, "layout"))
-    env = SocialNavEnv(**kwargs)
+    env = make_env(built.values(), env_kwargs)
     results = []
     for name, planner in built.items():
         for scenario in scenarios:

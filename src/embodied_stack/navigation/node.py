@@ -42,7 +42,7 @@ from sensor_msgs.msg import LaserScan
 
 from embodied_stack.common.rate_meter import RateMeter
 from embodied_stack.navigation import types
-from embodied_stack.navigation.controller import MotionLimits, resample_scan, scan_points, seen_through
+from embodied_stack.navigation.controller import MotionLimits, robot_scan, scan_points, seen_through
 from embodied_stack.navigation.goal_runner import (
     RECOVERIES,
     ErrorCode,
@@ -167,8 +167,6 @@ class NavigationNode(Node):
             self.planner = make_planner(p["planner"])
         except (ValueError, OSError) as e:
             raise InvalidParameterError(f"node 'navigation': {e}") from e
-        layout = getattr(self.planner, "layout", None)
-        self._scan_beams = (layout.scan_beams, layout.scan_range) if layout and layout.scan_beams else None
         nav_config = NavigatorConfig(lookahead=p["lookahead_m"], replan_distance=p["replan_distance_m"])
         navigator = Navigator(self.grid, box_segments(boxes), self.planner, nav_config)
         self.period = 1.0 / p["rate_hz"]
@@ -293,11 +291,11 @@ class NavigationNode(Node):
                                  p["person_radius_m"] + 0.1)
             self.seen_through += int(ghost.sum())
             xy, v = xy[~ghost], v[~ghost]
-            if self._scan_beams:
-                beams, max_range = self._scan_beams
-                inp.scan_beams = resample_scan(ranges, scan.angle_min, scan.angle_increment, beams, max_range)
-        elif self._scan_beams:
-            inp.stale = "no recent scan (the learned planner reads one)"
+            wanted = self.planner.scan_input
+            if wanted is not None:
+                inp.scan_beams = robot_scan(inp.scan_xy, pose, wanted.beams, wanted.range)
+        elif self.planner.scan_input is not None and self.planner.scan_input.required:
+            inp.stale = f"no recent scan (the {self.planner.name} planner reads one)"
         inp.people_position, inp.people_velocity = xy, v
         return inp
 
@@ -336,6 +334,8 @@ class NavigationNode(Node):
             active.handle.publish_feedback(self._feedback(active, out))
 
     def _send(self, twist: types.Twist) -> None:
+        if not self.context.ok():
+            return  # Ctrl-C / SIGTERM shut the context down first: the driver's watchdog stops the base
         msg = Twist()
         msg.linear.x, msg.linear.y, msg.angular.z = float(twist.vx), float(twist.vy), float(twist.wz)
         self.pub_cmd.publish(msg)

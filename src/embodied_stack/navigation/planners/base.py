@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -18,10 +19,29 @@ from embodied_stack.navigation.observation import holonomic_twist
 from embodied_stack.navigation.types import NavObservation, RobotKinematics, Twist
 
 
+@dataclass(frozen=True)
+class ScanInput:
+    """The 2D scan a planner reads as ``NavObservation.scan``: ``beams`` ranges evenly over 360 deg from
+    the robot's heading, no return reading ``range`` m. ``required``: the planner cannot plan without it
+    (the learned policy); otherwise it plans without one, only less safely (the DWA's check for people
+    the tracker has not confirmed yet). The evaluation env and the navigation node both produce it from
+    this declaration, so the scan a planner is measured with is the one it gets on the robot."""
+
+    beams: int
+    range: float
+    required: bool
+
+    def __post_init__(self) -> None:
+        if self.beams < 1 or not self.range > 0:
+            raise ValueError(f"scan beams={self.beams} must be >= 1 and range={self.range} m > 0")
+
+
 class Planner(ABC):
     """A local planner that steers among people towards ``obs.goal``."""
 
     name: ClassVar[str]
+    #: the scan this planner reads (None: it reads none)
+    scan_input: ScanInput | None = None
 
     def reset(self) -> None:  # noqa: B027  (optional hook)
         """Forget per-episode state (called at every new goal or episode)."""

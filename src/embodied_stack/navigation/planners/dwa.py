@@ -43,7 +43,7 @@ import numpy as np
 from embodied_stack.navigation.controller import scan_points
 from embodied_stack.navigation.crowd import closest_points_on_segments
 from embodied_stack.navigation.metrics import INTIMATE, PERSONAL
-from embodied_stack.navigation.planners.base import Planner, velocity_command
+from embodied_stack.navigation.planners.base import Planner, ScanInput, velocity_command
 from embodied_stack.navigation.types import NavObservation, Twist
 
 
@@ -63,6 +63,8 @@ class DWAConfig:
     wall_margin (m) for walls over the safety horizon; unknown_speed (m/s) and unknown_reach (m) for
     untracked scan returns (the scan's range must exceed unknown_reach: a beam with no return must read
     more), explained (m): a return this close to a tracked person's body, or 0.1 m to a wall, is theirs.
+    scan_beams / scan_range (m): the scan it reads (resampled from the LiDAR by the navigation node, ray
+    cast by the evaluation env); 36 beams are 10 deg, about one beam on a person 3 m away.
     The proxemic weights were tuned on seeds 10000-10009 (which overlap the held-out evaluation seeds);
     the safety filter, w_regress and w_ttc on validation seeds 30000-30249 at 10 people over all
     scenarios (2000 episodes), never on the held-out seeds.
@@ -101,8 +103,14 @@ class DWAConfig:
     unknown_reach: float = 3.0  # m
     explained: float = 0.25  # m
     escape_directions: int = 16
+    scan_beams: int = 36
+    scan_range: float = 6.0  # m
 
     def __post_init__(self) -> None:
+        if not self.scan_range > self.unknown_reach:
+            raise ValueError(f"scan_range={self.scan_range} m must exceed unknown_reach="
+                             f"{self.unknown_reach} m (a beam with no return reads scan_range and must not "
+                             "look like a person)")
         if not (0 < self.step <= self.horizon and 0 < self.safety_step <= self.safety_horizon):
             raise ValueError(f"step={self.step} and safety_step={self.safety_step} must be > 0 and within "
                              f"their horizons ({self.horizon}, {self.safety_horizon} s)")
@@ -140,6 +148,7 @@ class DWAPlanner(Planner):
         self._times = np.arange(1, int(round(c.horizon / c.step)) + 1) * c.step  # (K,)
         self._weights = c.discount ** np.arange(len(self._times))
         self._safety_times = np.arange(1, int(round(c.safety_horizon / c.safety_step)) + 1) * c.safety_step
+        self.scan_input = ScanInput(c.scan_beams, c.scan_range, required=False)
 
     # --- candidates ----------------------------------------------------------------------
     def _rollouts(self, obs: NavObservation, times: np.ndarray | None = None

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from embodied_stack import paths
 from embodied_stack.navigation.observation import ObservationLayout, action_to_twist, encode
-from embodied_stack.navigation.planners.base import Planner
+from embodied_stack.navigation.planners.base import Planner, ScanInput
 from embodied_stack.navigation.types import NavObservation, Twist
 
 
@@ -49,6 +49,8 @@ class LearnedPlanner(Planner):
         self.layout = ObservationLayout(max_people=int(kwargs.get("max_people", 20)),
                                         scan_beams=int(kwargs.get("scan_beams", 0)),
                                         scan_range=float(kwargs.get("scan_range", 6.0)))
+        if self.layout.scan_beams:
+            self.scan_input = ScanInput(self.layout.scan_beams, self.layout.scan_range, required=True)
         self.trained_kinematics = str(kwargs.get("kinematics", "holonomic"))
         self.model = ALGORITHMS[run.algo].load(path, device="cpu")
 
