@@ -80,22 +80,23 @@ def test_path_geometry():
     assert remaining_length(path, np.array([2.5, 1.0])) == pytest.approx(1.5)  # 0.5 onto it + 1 along
 
 
-def test_robot_scan_is_taken_from_the_robot_centre_and_heading():
-    # a LiDAR 0.15 m ahead of the centre of a robot at (1, 1) facing +y: a wall 1 m ahead of the LiDAR is
-    # 1.15 m ahead of the robot, something 2 m to the LiDAR's left is 2 m to the robot's left (and 0.15 m
-    # ahead of it: in the same 90 deg sector)
+def test_robot_scan_casts_rays_from_the_robot_centre_along_its_heading():
+    # a robot at (1, 1) facing +y with its LiDAR 0.15 m ahead; a wall across its way 1 m ahead of the
+    # LiDAR (seen over +-60 deg). From the centre the wall is 1.15 m ahead, 1.15 / cos 45 deg along the
+    # 45 deg rays, and nothing is to the sides or behind
     pose = np.array([1.0, 1.0, math.pi / 2])
     laser = np.array([1.0, 1.15, math.pi / 2])
     increment = math.radians(0.5)
     angles = -math.pi + increment * np.arange(720)
-    ranges = np.where(np.abs(angles) < 0.01, 1.0, np.inf)
-    ranges[np.argmin(np.abs(angles - math.pi / 2))] = 2.0
+    ranges = np.where(np.abs(angles) <= math.radians(60), 1.0 / np.cos(angles), np.inf)
     points = scan_points(ranges, -math.pi, increment, laser, 12.0)
-    beams = robot_scan(points, pose, beams=4, max_range=6.0)
-    np.testing.assert_allclose(beams, [1.15, math.hypot(2.0, 0.15), 6.0, 6.0], atol=0.01)
-    assert robot_scan(np.zeros((0, 2)), pose, 4, 6.0).tolist() == [6.0] * 4
+    beams = robot_scan(points, pose, beams=8, max_range=6.0, tolerance=increment)
+    wall = 1.15 / math.cos(math.pi / 4)
+    # (a ray reads the nearest return within the tolerance: up to r tan(45 deg) x 0.5 deg short, 1.4 cm)
+    np.testing.assert_allclose(beams, [1.15, wall, 6.0, 6.0, 6.0, 6.0, 6.0, wall], atol=0.015)
+    assert robot_scan(np.zeros((0, 2)), pose, 4, 6.0, increment).tolist() == [6.0] * 4
     with pytest.raises(ValueError, match="beams"):
-        robot_scan(points, pose, beams=0, max_range=6.0)
+        robot_scan(points, pose, beams=0, max_range=6.0, tolerance=increment)
 
 
 def test_scan_points_are_in_the_world_frame():

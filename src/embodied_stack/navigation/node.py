@@ -293,7 +293,8 @@ class NavigationNode(Node):
             xy, v = xy[~ghost], v[~ghost]
             wanted = self.planner.scan_input
             if wanted is not None:
-                inp.scan_beams = robot_scan(inp.scan_xy, pose, wanted.beams, wanted.range)
+                inp.scan_beams = robot_scan(inp.scan_xy, pose, wanted.beams, wanted.range,
+                                            abs(scan.angle_increment))
         elif self.planner.scan_input is not None and self.planner.scan_input.required:
             inp.stale = f"no recent scan (the {self.planner.name} planner reads one)"
         inp.people_position, inp.people_velocity = xy, v
