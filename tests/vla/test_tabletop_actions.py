@@ -13,30 +13,45 @@ def env():
     env.close()
 
 
-def test_absolute_label_converts_back_to_the_native_action(env):
-    """expert_label -> to_env_action is the identity on actions that stay inside the joint limits,
-    so a policy trained on absolute targets commands the env exactly as the expert did."""
+def test_absolute_labels_commanded_as_the_driver_does_replay_the_expert_exactly(env):
+    """A policy trained on absolute-target labels drives the env through ``step_command`` (the rollout
+    loop, as the robot driver applies joint commands): commanding the expert's labels that way moves the
+    arm exactly as the expert's native actions do."""
+    from embodied_stack.hardware import JointCommand
     from embodied_stack.sim.experts import make_expert
 
-    env.reset(seed=3)
-    expert = make_expert(env)
-    checked = 0
-    for _ in range(25):
-        native = expert.act()
-        label = tabletop_data.expert_label(env, native, "joint_position")
-        back = tabletop_data.to_env_action(env, label, "joint_position")
-        np.testing.assert_allclose(back, native, atol=1e-5)
-        np.testing.assert_array_equal(tabletop_data.expert_label(env, native, "native"), native)
-        env.step(native)
-        checked += 1
-    assert checked == 25
+    twin = tabletop_data.make_env("train", "en")
+    try:
+        env.reset(seed=3)
+        twin.reset(seed=3)
+        expert = make_expert(env)
+        for _ in range(25):
+            native = expert.act()
+            label = tabletop_data.expert_label(env, native, "joint_position")
+            np.testing.assert_array_equal(tabletop_data.expert_label(env, native, "native"), native)
+            env.step(native)
+            twin.unwrapped.step_command(JointCommand(positions=label[:5].astype(np.float64),
+                                                     gripper=0.5 * (float(label[5]) + 1.0)))
+            np.testing.assert_allclose(twin.unwrapped.arm.joint_positions, env.unwrapped.arm.joint_positions,
+                                       atol=1e-9)
+            assert twin.unwrapped.arm.gripper_opening == pytest.approx(env.unwrapped.arm.gripper_opening)
+    finally:
+        twin.close()
 
 
-def test_absolute_targets_far_away_are_clipped_to_one_native_step(env):
+def test_step_command_applies_the_arms_safety_filter_and_none_holds(env):
+    from embodied_stack.hardware import JointCommand
+
     env.reset(seed=4)
-    far = np.append(env.unwrapped.arm.joint_targets + 1.0, 2.0)
-    action = tabletop_data.to_env_action(env, far, "joint_position")
-    assert np.all(action[:5] == 1.0) and action[5] == 1.0
+    arm = env.unwrapped.arm
+    measured, targets = arm.joint_positions, arm.joint_targets
+    env.unwrapped.step_command(JointCommand(positions=targets + 1.0, gripper=1.0))
+    step = arm.joint_limits.max_step  # the driver's clamp from the measured position, not one action's
+    expected = np.clip(np.minimum(targets + 1.0, arm.joint_limits.upper), measured - step, measured + step)
+    np.testing.assert_allclose(arm.joint_targets, expected, atol=1e-9)
+    held = arm.joint_targets
+    env.unwrapped.step_command(None)  # no command this period: the targets stay
+    np.testing.assert_array_equal(arm.joint_targets, held)
 
 
 def test_unknown_action_space_is_rejected():

@@ -24,6 +24,28 @@ LANGUAGES = ("en", "zh")
 SPLITS = ("train", "eval")
 HELD_OUT_PER_LANGUAGE = 2
 
+#: Task splits of pick-and-place by what is asked (not how it is phrased): ``"all"`` combinations,
+#: ``"seen"`` = all but :data:`COMPOSITIONAL_HELD_OUT` (demonstrations and the in-distribution
+#: evaluation), ``"compositional"`` = only those (the compositional evaluation).
+TASK_SPLITS = ("all", "seen", "compositional")
+#: (colour, shape, container) never asked for in ``"seen"`` tasks. Each colour is held out with one
+#: shape and one container only, so training still sees every colour, every shape and both containers,
+#: and every held-out (colour, shape) with the other container: the held-out set is new combinations of
+#: known words, not new words.
+COMPOSITIONAL_HELD_OUT: frozenset[tuple[str, str, str]] = frozenset({
+    ("red", "sphere", "bin"), ("green", "cylinder", "bowl"), ("blue", "cube", "bin"),
+    ("yellow", "cylinder", "bin"), ("orange", "cube", "bowl"), ("purple", "sphere", "bowl"),
+    ("white", "cube", "bin"), ("black", "sphere", "bin"),
+})
+
+
+def task_allowed(split: str, color: str, shape: str, container: str) -> bool:
+    """Whether asking for the ``color`` ``shape`` in the ``container`` belongs to task ``split``."""
+    if split not in TASK_SPLITS:
+        raise ValueError(f"unknown task split '{split}'; use one of {TASK_SPLITS}")
+    held_out = (color, shape, container) in COMPOSITIONAL_HELD_OUT
+    return split == "all" or (split == "compositional") == held_out
+
 #: task family -> language -> sentence frames; slots {obj} (and {place} for pick_place).
 TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
     "reach": {

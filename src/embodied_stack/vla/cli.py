@@ -48,6 +48,13 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--success-hold-s", type=float, default=None,
                    help="tabletop: s of sim time the object must stay released in the container (default: "
                         "embodied_stack.sim.judge.SUCCESS_HOLD_S)")
+    p.add_argument("--combinations", default="seen", choices=("seen", "compositional", "all"),
+                   help="tabletop: the (colour, shape, container) combinations asked for: those the "
+                        "demonstrations ask for, only the held-out ones (sim.instructions."
+                        "COMPOSITIONAL_HELD_OUT), or all")
+    p.add_argument("--latency-steps", type=int, default=0, choices=(0, 1),
+                   help="tabletop: control periods before a chunk is first used (0: ready at the tick of the "
+                        "frame it came from, the node's chunk-driven mode; 1: one period later)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy machine)")
     p.add_argument("--json", help="also write the result as JSON here")
 
@@ -69,7 +76,8 @@ def _eval(args: argparse.Namespace) -> int:
     result = evaluate_checkpoint(args.checkpoint, suite, args.episodes, args.seed, args.video_dir,
                                  paraphrased=args.paraphrase,
                                  tasks=args.tasks.split(",") if args.tasks else None,
-                                 query_every=args.query_every, goal_source=args.goal_source, **hold)
+                                 query_every=args.query_every, goal_source=args.goal_source,
+                                 latency_steps=args.latency_steps, tasks_split=args.combinations, **hold)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=2)

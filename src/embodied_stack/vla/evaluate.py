@@ -30,6 +30,14 @@ import numpy as np
 
 from embodied_stack.vla.language import paraphrase
 from embodied_stack.vla.policy import TemporalEnsembler, VLAPolicy
+from embodied_stack.vla.rollout import (
+    DEFAULT_TIMING,
+    RolloutTiming,
+    deployed_runner_config,
+    policy_predict,
+    rollout,
+)
+from embodied_stack.vla.runner import PolicyRunner
 
 EVAL_SEED_BASE = 10_000
 # a tabletop episode succeeds when the object stayed released in the container for SUCCESS_HOLD_S of sim
@@ -142,26 +150,37 @@ GOAL_SOURCES = ("perception", "oracle")
 
 def evaluate_tabletop(policy: VLAPolicy, episodes: int, seed: int, video_dir: str | None = None,
                       videos: int = 3, language: str = "both", goal_source: str = "perception",
-                      success_hold_s: float | None = None, log=print) -> dict:
-    """Held-out tabletop episodes. For a policy with a goal input, ``goal_source="perception"``
-    grounds each instruction with our perception pipeline on an RGB-D frame of the first scene (as
-    on the robot; a grounding failure fails the episode); ``"oracle"`` uses simulator truth."""
+                      success_hold_s: float | None = None, timing: RolloutTiming = DEFAULT_TIMING,
+                      calibrated_camera: bool | None = None, tasks: str = "seen", log=print) -> dict:
+    """Held-out tabletop episodes, run by the node's ``PolicyRunner`` through ``vla.rollout`` (the
+    node's clamps, chunking and ensembling; ``timing`` says when chunks land). For a policy with a goal
+    input, ``goal_source="perception"`` grounds each instruction with our perception pipeline on an RGB-D
+    frame of the first scene (as on the robot; a grounding failure fails the episode); ``"oracle"`` uses
+    simulator truth. ``calibrated_camera`` (None: as the stack's sim bridge, ``calibrated_cameras``):
+    the scene camera at its nominal pose, which is what perception's extrinsics say; False jitters it
+    per scene (training's randomisation) while perception still assumes the nominal pose. ``tasks``:
+    the (colour, shape, container) combinations asked for, ``"seen"`` (those demonstrations ask for)
+    or ``"compositional"`` (only those they never ask for, ``sim.instructions.COMPOSITIONAL_HELD_OUT``)."""
     from embodied_stack.vla.grounded_goal import PerceptionGoal
-    from embodied_stack.vla.tabletop_data import make_env, observation, oracle_goal, to_env_action
+    from embodied_stack.vla.tabletop_data import make_env, oracle_goal, stack_calibrated_cameras
 
     if goal_source not in GOAL_SOURCES:
         raise ValueError(f"goal_source {goal_source!r} unknown; use one of {GOAL_SOURCES}")
-    env = make_env("eval", language, success_hold_s=success_hold_s)
+    # the scene camera as the sim_tabletop stack keeps it: perception grounds with the configured extrinsics
+    calibrated = stack_calibrated_cameras() if calibrated_camera is None else calibrated_camera
+    env = make_env("eval", language, success_hold_s=success_hold_s, calibrated_camera=calibrated, tasks=tasks)
     success_hold_s = env.unwrapped.success_hold_s
     perceive = None
     if policy.goal_dim and goal_source == "perception":
         perceive = PerceptionGoal(env.unwrapped.world)
+    cameras = list(policy.cfg.model.cameras)
+    current_goal: list[np.ndarray | None] = [None]
+    runner = PolicyRunner(policy_predict(policy, lambda: current_goal[0]), deployed_runner_config(policy))
     wins, by_lang, grounding_failures = 0, {}, 0
     began = time.monotonic()
     try:
         for i in range(episodes):
             obs, info = env.reset(seed=EVAL_SEED_BASE + 1000 * seed + i)
-            ens = TemporalEnsembler(policy.chunk_size, policy.action_dim)
             goal = None
             if perceive is not None:
                 grounded = perceive.ground(info["instruction"])
@@ -177,26 +196,20 @@ def evaluate_tabletop(policy: VLAPolicy, episodes: int, seed: int, video_dir: st
             elif policy.goal_dim:
                 goal = oracle_goal(env)
             frames: list[np.ndarray] | None = [] if video_dir and i < videos else None
-            ok, step = False, 0
-            while True:
-                o = observation(obs)
-                images = {c: o[f"observation.images.{c}"] for c in policy.cfg.model.cameras}
-                if frames is not None:
-                    frames.append(np.concatenate([images[c] for c in policy.cfg.model.cameras], axis=1))
-                ens.add(step, policy.predict_chunk(images, o["observation.state"], info["instruction"], goal))
-                action = to_env_action(env, ens.action(step), policy.cfg.model.action_space)
-                obs, _, terminated, truncated, info = env.step(action)
-                step += 1
-                if terminated or truncated:
-                    ok = bool(info["is_success"])
-                    break
+            record = None
+            if frames is not None:
+                def record(o, _command, f=frames):
+                    f.append(np.concatenate([o[c] for c in cameras], axis=1))
+            current_goal[0] = goal
+            result = rollout(env, runner, obs, info["instruction"], cameras, timing, on_step=record)
+            ok, info = result.success, result.info
             wins += ok
             lang = info["language"]
             w, n = by_lang.get(lang, (0, 0))
             by_lang[lang] = (w + ok, n + 1)
             if frames:
                 _write_video(Path(video_dir) / f"tabletop_ep{i}_{'success' if ok else 'fail'}.mp4", frames,
-                             fps=25)
+                             fps=round(runner.cfg.control_rate_hz))
             if (i + 1) % 10 == 0:
                 log(f"  {i + 1}/{episodes} episodes, {wins} successes ({time.monotonic() - began:.0f} s)")
     finally:
@@ -209,9 +222,14 @@ def evaluate_tabletop(policy: VLAPolicy, episodes: int, seed: int, video_dir: st
     lo, hi = mean["ci95"]
     if policy.goal_dim:
         log(f"goal from {goal_source}; grounding failures: {grounding_failures}/{episodes}")
-    log(f"success = released in the container for {success_hold_s:.1f} s of sim time")
+    camera = "calibrated (nominal pose)" if calibrated else "jittered, uncalibrated"
+    log(f"tasks: {tasks} combinations; camera {camera}")
+    log(f"success = released in the container for {success_hold_s:.1f} s of sim time; run by the node's "
+        f"PolicyRunner at {runner.cfg.control_rate_hz:g} Hz, chunks first used {timing.latency_steps} "
+        "period(s) after their frame")
     return {"per_task": per_task, "mean_success": wins / episodes, "ci95": [lo, hi], "episodes": episodes,
-            "success_hold_s": success_hold_s,
+            "success_hold_s": success_hold_s, "latency_steps": timing.latency_steps,
+            "calibrated_camera": calibrated, "tasks": tasks,
             "goal_source": goal_source if policy.goal_dim else None, "grounding_failures": grounding_failures}
 
 
@@ -224,7 +242,7 @@ def suites() -> tuple[str, ...]:
 def evaluate_checkpoint(checkpoint: str, suite: str, episodes: int, seed: int, video_dir: str | None = None,
                         paraphrased: bool = False, tasks: list[str] | None = None, query_every: int = 1,
                         goal_source: str = "perception", success_hold_s: float | None = None,
-                        log=print) -> dict:
+                        latency_steps: int = 0, tasks_split: str = "seen", log=print) -> dict:
     """Evaluate a checkpoint folder on a named suite; returns per-task and mean success."""
     policy = VLAPolicy(checkpoint)
     if suite.startswith("metaworld-"):
@@ -235,5 +253,6 @@ def evaluate_checkpoint(checkpoint: str, suite: str, episodes: int, seed: int, v
                                   query_every=query_every, log=log)
     if suite == "tabletop":
         return evaluate_tabletop(policy, episodes, seed, video_dir, goal_source=goal_source,
-                                 success_hold_s=success_hold_s, log=log)
+                                 success_hold_s=success_hold_s, timing=RolloutTiming(latency_steps),
+                                 tasks=tasks_split, log=log)
     raise ValueError(f"unknown suite {suite!r}; choose one of {suites()}")

@@ -3,10 +3,10 @@
 Why this exists: the tabletop policy takes the grounded target and place positions as an
 input (``ModelConfig.goal_dim``); training reads them from simulator ground truth, but
 evaluation must get them the way the robot does, from perception. ``PerceptionGoal``
-renders the scene camera as RGB-D at the perception node's resolution, runs the same
-``ObjectDetector`` and ``Grounder`` the node runs, and returns (target x, y, place x, y)
-in the arm's base frame - or the reason it could not (then the episode is a failure,
-exactly as on the robot, where the skill is never started).
+takes the scene camera's RGB-D frames as the sim bridge publishes them, runs the perception
+node's core (detector, tracker, grounder, extrinsics from config) and returns (target x, y,
+place x, y) in the arm's base frame - or the reason it could not (then the episode is a
+failure, exactly as on the robot, where the skill is never started).
 
 ``split_instruction`` separates "put the green cylinder into the bin" into the object
 phrase ("put the green cylinder into the") and the container ("bin"), in English or
@@ -46,47 +46,50 @@ class GoalResult:
 
 
 class PerceptionGoal:
-    """Ground an instruction on one RGB-D frame of a ``TabletopWorld``'s scene camera.
+    """Ground an instruction as the ``sim_tabletop`` stack does, on a ``TabletopWorld``'s scene camera.
+
+    What the stack runs, and nothing from the simulator's truth: the camera frames the sim bridge
+    publishes (the arm's RGB-D cameras at ``config/sim/tabletop.yaml``'s resolution, 320x240), the
+    perception node's ROS-free core (``PerceptionPipeline`` with ``config/nodes/perception.yaml``: its
+    detector kind, its tracker, its grounder, and the camera extrinsics from that config, the ones the
+    robot description gives TF), fed ``frames`` consecutive frames before the
+    instruction is grounded, one control period apart (the node has been tracking for a while when an
+    instruction arrives; the tracker confirms an object after ``tracking.confirm_hits`` of them).
 
     Args:
-        world: the env's ``TabletopWorld`` (its model/data are rendered, never stepped).
-        width, height: render size; the perception node's camera size by default.
+        world: the env's ``TabletopWorld`` (rendered, never stepped).
+        frames: camera frames tracked before grounding (at least the tracker's ``confirm_hits``).
     """
 
-    def __init__(self, world, width: int = 640, height: int = 480) -> None:
+    def __init__(self, world, frames: int = 5) -> None:
         from embodied_stack.perception.config import PerceptionConfig
-        from embodied_stack.perception.grounding import Grounder
-        from embodied_stack.sim.rendering import CameraRig
+        from embodied_stack.perception.pipeline import PerceptionPipeline
 
         self.world = world
         self.config = PerceptionConfig.load()
-        self.rig = CameraRig(world.model, ["scene"], width, height, depth=True)
-        self.grounder = Grounder(self.config.grounding)
-
-    def _camera_pose(self):
-        from embodied_stack.perception.geometry import Transform
-        from embodied_stack.sim.rendering import camera_optical_pose
-
-        return Transform(*camera_optical_pose(self.world.model, self.world.data, "scene"))
+        self.frames = max(int(frames), self.config.tracking.confirm_hits)
+        self._pipeline_factory = lambda: PerceptionPipeline(self.config)
 
     def ground(self, instruction: str) -> GoalResult:
         from embodied_stack.perception.grounding import Status
-        from embodied_stack.perception.objects import ObjectDetector, RgbdFrame
-        from embodied_stack.perception.tracking import TrackedObject
+        from embodied_stack.perception.validation import InputRejected
 
         phrase, container = split_instruction(instruction)
         if container is None:
             return GoalResult(None, f"no container (bowl/bin) named in {instruction!r}")
-        frame = self.rig.render(self.world.data, stamp=self.world.time)["scene"]
-        detector = ObjectDetector(self.config.objects, self.config.validation)
-        scene = detector.detect(RgbdFrame(frame.rgb, frame.depth, frame.intrinsics, frame.stamp,
-                                          self._camera_pose()))
-        tracked = [TrackedObject(f"obj_{i}", d, 0.0, 0.0) for i, d in enumerate(scene.objects)]
-        by_id = {t.id: t for t in tracked}
-        target = self.grounder.ground(phrase, tracked)
+        pipeline = self._pipeline_factory()  # a fresh node per episode: no tracks from the last scene
+        for i in range(self.frames):
+            frame = self.world.arm.read_cameras()["scene"]
+            stamp = self.world.time + i * self.world.control_dt
+            try:
+                pipeline.process_rgbd(frame.rgb, frame.depth, frame.intrinsics, stamp)
+            except InputRejected as e:
+                return GoalResult(None, f"perception rejected the camera frame: {e}")
+        by_id = {t.id: t for t in pipeline.objects.tracks}
+        target = pipeline.ground(phrase)
         if target.status != Status.FOUND:
             return GoalResult(None, f"object: {target.message}")
-        place = self.grounder.ground(f"the {container}", tracked)
+        place = pipeline.ground(f"the {container}")
         if place.status != Status.FOUND:
             return GoalResult(None, f"container: {place.message}")
         t = by_id[target.object_id].observation.centroid
@@ -95,4 +98,4 @@ class PerceptionGoal:
                           f"{target.message}; {place.message}")
 
     def close(self) -> None:
-        self.rig.close()
+        """Nothing to release: the frames come from the world's arm, which the env closes."""

@@ -101,7 +101,8 @@ class VLAPolicyNode(Node):
         super().__init__("vla_policy")
         self.params = Parameters(self, SPECS, on_change=self._on_param_change)
         from embodied_stack.vla.adapters import load_policy
-        from embodied_stack.vla.runner import PolicyRunner, RunnerConfig
+        from embodied_stack.vla.rollout import policy_predict, runner_config
+        from embodied_stack.vla.runner import PolicyRunner
 
         # our checkpoint folder, or lerobot:<folder>[?cameras=ours:theirs,...] (vla/adapters)
         self.policy = load_policy(self.params["checkpoint"], threads=self.params["threads"])
@@ -122,12 +123,9 @@ class VLAPolicyNode(Node):
         self.gripper_joint = self.robot.gripper.name
         self.goal_dim = int(getattr(self.policy, "goal_dim", 0))
         self._goal_vec: np.ndarray | None = None
-        self.runner = PolicyRunner(self._predict, RunnerConfig(
-            joint_lower=self.robot.lower, joint_upper=self.robot.upper,
-            control_rate_hz=self.params["control_rate_hz"], max_input_age_s=self.params["max_input_age_s"],
-            max_joint_delta=self.params["max_joint_delta"], max_step_rad=self.robot.max_step,
-            chunk_size=self.policy.chunk_size, action_dim=self.policy.action_dim,
-            action_space=self.policy.cfg.model.action_space))
+        self.runner = PolicyRunner(policy_predict(self.policy, lambda: self._goal_vec), runner_config(
+            self.policy, self.robot, self.params["control_rate_hz"], self.params["max_input_age_s"],
+            self.params["max_joint_delta"]))  # the simulated rollout (vla.rollout) builds it the same way
         self.success = False
         self.state_label = "idle"
         # Header stamps are wall-clock capture times unless the graph runs on sim time, where
@@ -182,11 +180,6 @@ class VLAPolicyNode(Node):
             return
         state = np.array([pos[j] for j in self.joint_names] + [pos[self.gripper_joint]])
         self.runner.observe_state(state, time.monotonic())
-
-    def _predict(self, images: dict[str, np.ndarray], state: np.ndarray, instruction: str) -> np.ndarray:
-        if self.goal_dim:
-            return self.policy.predict_chunk(images, state, instruction, self._goal_vec)
-        return self.policy.predict_chunk(images, state, instruction)
 
     # --- goal arguments -----------------------------------------------------------------
     def _goal_from_arguments(self, arguments) -> tuple[np.ndarray | None, str]:

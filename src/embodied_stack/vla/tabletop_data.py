@@ -39,19 +39,39 @@ ACTION_SPACES = ("native", "joint_position")
 JOINTS = ["shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll"]
 
 
-def make_env(split: str = "train", language: str = "both", success_hold_s: float | None = None):
-    """The tabletop pick-and-place env as demos and evaluation run it. ``success_hold_s`` (None =
-    ``sim.judge.SUCCESS_HOLD_S``): how long the object must stay released in the container."""
+def make_env(split: str = "train", language: str = "both", success_hold_s: float | None = None,
+             calibrated_camera: bool = False, tasks: str = "seen"):
+    """The tabletop pick-and-place env as demos and evaluation run it. ``split``: the phrasings
+    ("train" | "eval", ``sim.instructions.SPLITS``); ``tasks``: which (colour, shape, container)
+    combinations are asked for (``sim.instructions.TASK_SPLITS``: demonstrations and the
+    in-distribution evaluation "seen", the compositional evaluation "compositional").
+    ``success_hold_s`` (None = ``sim.judge.SUCCESS_HOLD_S``): how long the object must stay released
+    in the container.
+    ``calibrated_camera``: the scene camera stays at its nominal pose (the extrinsics the robot
+    description and perception's config give), as the sim bridge keeps it (``calibrated_cameras``);
+    False keeps the world's camera-pose randomisation (training data)."""
     os.environ.setdefault("MUJOCO_GL", "egl")  # before anything imports MuJoCo
     import gymnasium as gym
 
     import embodied_stack.sim.envs  # noqa: F401  (registers the envs)
     from embodied_stack.sim.judge import SUCCESS_HOLD_S
+    from embodied_stack.sim.tabletop import TabletopConfig
 
     success_hold_s = SUCCESS_HOLD_S if success_hold_s is None else success_hold_s
-
+    world = TabletopConfig.from_yaml()
+    if calibrated_camera:
+        world.randomization.camera_pose = False
     return gym.make(ENV_ID, obs_mode="scene+wrist", image_size=IMAGE_SIZE, language=language,
-                    instruction_split=split, success_hold_s=success_hold_s)
+                    instruction_split=split, success_hold_s=success_hold_s, world_config=world,
+                    task_split=tasks)
+
+
+def stack_calibrated_cameras(config: str = "config/nodes/sim_bridge.yaml") -> bool:
+    """Whether the ``sim_tabletop`` stack's simulator keeps its cameras calibrated (its sim bridge's
+    ``calibrated_cameras``): evaluation mirrors it."""
+    from embodied_stack.config import load_yaml
+
+    return bool(load_yaml(config)["/**"]["ros__parameters"]["calibrated_cameras"])
 
 
 def _check_action_space(action_space: str) -> None:
@@ -107,15 +127,6 @@ def expert_label(env, native_action: np.ndarray, action_space: str) -> np.ndarra
     return np.append(q, np.clip(native_action[5], -1.0, 1.0)).astype(np.float32)
 
 
-def to_env_action(env, action: np.ndarray, action_space: str) -> np.ndarray:
-    """A policy action in ``action_space`` -> the env's native action (what ``env.step`` takes)."""
-    if action_space == "native":
-        return np.asarray(action, dtype=np.float32)
-    arm = env.unwrapped.arm
-    dq = (np.asarray(action[:5], dtype=np.float64) - arm.joint_targets) / env.unwrapped.max_joint_delta
-    return np.append(np.clip(dq, -1.0, 1.0), np.clip(action[5], -1.0, 1.0)).astype(np.float32)
-
-
 def generate(root: str, episodes: int, seed: int = 0, language: str = "both",
              action_space: str = "joint_position", noise: float = 0.0, policy=None) -> int:
     """Record ``episodes`` expert-labelled episodes (seeds ``seed``, ``seed+1``, ...).
@@ -125,8 +136,8 @@ def generate(root: str, episodes: int, seed: int = 0, language: str = "both",
     dataset records the expert's clean action. Only successful episodes are kept.
 
     policy: a loaded ``VLAPolicy`` -> DAgger (Ross et al. 2011): the *policy* drives the arm
-    (temporal ensembling, as in evaluation) and every frame is labelled with what the
-    expert would do from that state; the expert's phase machine runs in the shadow of the
+    through the node's runner (``vla.rollout``, as in evaluation) and every frame is labelled with
+    what the expert would do from that state; the expert's phase machine runs in the shadow of the
     policy and re-plans from the simulator state, so a missed grasp is labelled "open,
     go back above the object". Every episode is kept, failures included: the states the
     policy gets wrong are the ones the next training round needs.
@@ -134,7 +145,8 @@ def generate(root: str, episodes: int, seed: int = 0, language: str = "both",
     os.environ.setdefault("MUJOCO_GL", "egl")  # the imports below load MuJoCo: choose its GL backend first
     from embodied_stack.datasets import LeRobotDatasetWriter
     from embodied_stack.sim.experts import make_expert
-    from embodied_stack.vla.policy import TemporalEnsembler
+    from embodied_stack.vla.rollout import deployed_runner_config, policy_predict, rollout
+    from embodied_stack.vla.runner import PolicyRunner
 
     _check_action_space(action_space)
     # episodes run until the object stayed released in the container (evaluation's rule), so the demos
@@ -144,6 +156,9 @@ def generate(root: str, episodes: int, seed: int = 0, language: str = "both",
     writer = LeRobotDatasetWriter.create(root, fps=FPS, features=features(action_space),
                                          robot_type="so101_sim")
     rng = np.random.default_rng(seed)
+    runner, current_goal = None, [None]
+    if policy is not None:
+        runner = PolicyRunner(policy_predict(policy, lambda: current_goal[0]), deployed_runner_config(policy))
     written, s = 0, seed
     try:
         while written < episodes:
@@ -151,27 +166,30 @@ def generate(root: str, episodes: int, seed: int = 0, language: str = "both",
             expert.reset()
             s += 1
             sigma = float(rng.uniform(0.0, noise)) if noise > 0 else 0.0
-            ens = TemporalEnsembler(policy.chunk_size, policy.action_dim) if policy is not None else None
-            goal = oracle_goal(env) if policy is not None and policy.goal_dim else None
-            frames, success, step = [], False, 0
-            while True:
+            frames: list[dict] = []
+
+            def label(o: dict, _command=None, frames: list[dict] = frames) -> np.ndarray:
+                """Record the frame with the expert's action from this state (its phase machine runs in
+                the shadow of whoever drives); returns that action."""
                 clean = np.asarray(expert.act(), dtype=np.float32)
-                o = observation(obs)
-                frames.append({**o, **privileged(env), "action": expert_label(env, clean, action_space)})
-                if ens is not None:
-                    images = {c: o[f"observation.images.{c}"] for c in policy.cfg.model.cameras}
-                    chunk = policy.predict_chunk(images, o["observation.state"], info["instruction"], goal)
-                    ens.add(step, chunk)
-                    executed = to_env_action(env, ens.action(step), policy.cfg.model.action_space)
-                else:
-                    executed = clean.copy()
-                if sigma > 0:
-                    executed[:5] = np.clip(executed[:5] + rng.normal(0.0, sigma, 5), -1.0, 1.0)
-                obs, _, terminated, truncated, info = env.step(executed)
-                step += 1
-                if terminated or truncated:
-                    success = bool(info["is_success"])
-                    break
+                action = expert_label(env, clean, action_space)
+                frames.append({**observation(o), **privileged(env), "action": action})
+                return clean
+
+            if runner is not None:  # DAgger: the policy drives, through the node's runner
+                current_goal[0] = oracle_goal(env) if policy.goal_dim else None
+                result = rollout(env, runner, obs, info["instruction"], list(policy.cfg.model.cameras),
+                                 on_step=label)
+                success, info = result.success, result.info
+            else:
+                while True:
+                    executed = label(obs).copy()
+                    if sigma > 0:
+                        executed[:5] = np.clip(executed[:5] + rng.normal(0.0, sigma, 5), -1.0, 1.0)
+                    obs, _, terminated, truncated, info = env.step(executed)
+                    if terminated or truncated:
+                        success = bool(info["is_success"])
+                        break
             if not success and policy is None:
                 continue
             for frame in frames:

@@ -147,8 +147,9 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray], abc.ABC):
 
     # --- task hooks ------------------------------------------------------------------------
     @abc.abstractmethod
-    def _sample_task(self) -> Instruction:
-        """Choose target/goal with ``self.np_random`` (set ``target_object``, ``goal``)."""
+    def _sample_task(self) -> Instruction | None:
+        """Choose target/goal with ``self.np_random`` (set ``target_object``, ``goal``); None when this
+        scene has no task the env may ask for (``reset`` then draws another scene)."""
 
     @abc.abstractmethod
     def _is_success(self) -> bool: ...
@@ -161,9 +162,16 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray], abc.ABC):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
               ) -> tuple[dict[str, Any], dict[str, Any]]:
         super().reset(seed=seed)
-        # One seed fixes the world (layout, colours, lights) and the task drawn on it.
-        self.world.reset(seed=int(self.np_random.integers(2**31 - 1)))
-        self.instruction = self._sample_task()
+        # One seed fixes the world (layout, colours, lights) and the task drawn on it; a scene without a
+        # task of the env's task split (none of its objects is asked for there) is redrawn.
+        for _ in range(1000):
+            self.world.reset(seed=int(self.np_random.integers(2**31 - 1)))
+            instruction = self._sample_task()
+            if instruction is not None:
+                break
+        else:
+            raise RuntimeError("no scene with a task of this task split in 1000 draws; check the split")
+        self.instruction = instruction
         self._lasting.reset()
         obs = self._get_obs()
         return obs, self._info(success=self._is_success(), terms={})
@@ -173,8 +181,27 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray], abc.ABC):
         if not np.all(np.isfinite(a)):
             raise ValueError(f"action contains NaN/inf: {a.tolist()}; the arm was not moved")
         a = np.clip(a, -1.0, 1.0)
-        targets = self.joint_targets_after(a)
-        self.arm.send_joint_command(JointCommand(positions=targets, gripper=0.5 * (a[5] + 1.0)))
+        command = JointCommand(positions=self.joint_targets_after(a), gripper=0.5 * (a[5] + 1.0))
+        return self._advance(command, a)
+
+    def step_command(self, command: JointCommand | None
+                     ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+        """``step`` for a controller that commands joint targets, as the robot driver receives them: the
+        arm's safety filter applies ``command`` (None: no command this period, the arm holds its last
+        targets, as the driver does). Why: the VLA's ``PolicyRunner`` produces absolute targets with its
+        own clamps; replaying them as ``step`` deltas would add the action's ``max_joint_delta`` clamp,
+        which the stack never applies (``vla.rollout``)."""
+        previous = self.arm.joint_targets
+        if command is None:
+            command = JointCommand(positions=previous, gripper=self.arm.gripper_target)
+        delta = (np.asarray(command.positions, dtype=np.float64) - previous) / self.max_joint_delta
+        return self._advance(command, np.append(delta, 2.0 * command.gripper - 1.0))
+
+    def _advance(self, command: JointCommand, action: np.ndarray
+                 ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+        """Apply ``command``, step the world, judge; ``action`` is its native form (for the reward)."""
+        a = action
+        self.arm.send_joint_command(command)
         self.world.step()
         success = self._lasting.update(self.world.time, self._is_success())
         terms = self._reward_terms(a, success)

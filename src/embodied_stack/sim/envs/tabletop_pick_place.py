@@ -6,7 +6,7 @@ import numpy as np
 
 from embodied_stack.sim import so_arm
 from embodied_stack.sim.envs.tabletop_base import TabletopEnv
-from embodied_stack.sim.instructions import Instruction, sample_instruction
+from embodied_stack.sim.instructions import TASK_SPLITS, Instruction, sample_instruction, task_allowed
 
 
 class TabletopPickPlaceEnv(TabletopEnv):
@@ -15,7 +15,10 @@ class TabletopPickPlaceEnv(TabletopEnv):
 
     ## Description
     Same scene as Reach; the target is any of the four objects, the place the bowl
-    (left of the arm) or the bin (right), both drawn uniformly.
+    (left of the arm) or the bin (right), both drawn uniformly -- among the (colour, shape,
+    container) combinations of ``task_split`` (``sim.instructions.TASK_SPLITS``): ``"all"``,
+    ``"seen"`` (all but the compositional hold-out: demonstrations and in-distribution evaluation)
+    or ``"compositional"`` (only the held-out combinations; a scene without one is redrawn).
 
     Action and observation spaces: see :class:`TabletopEnv` (``"goal"``: ee, object,
     container centre).
@@ -36,7 +39,7 @@ class TabletopPickPlaceEnv(TabletopEnv):
     Terminates on success or when the object falls off the table; truncated after 200 steps (8 s).
 
     ## Arguments
-    reach_weight (0.5), grasp_bonus (0.25), place_weight (1.0), success_bonus (2.0),
+    task_split ("all"), reach_weight (0.5), grasp_bonus (0.25), place_weight (1.0), success_bonus (2.0),
     ctrl_cost_weight (0.01), plus :class:`TabletopEnv`'s.
 
     ## Version History
@@ -45,16 +48,28 @@ class TabletopPickPlaceEnv(TabletopEnv):
 
     family = "pick_place"
 
-    def __init__(self, reach_weight: float = 0.5, grasp_bonus: float = 0.25, place_weight: float = 1.0,
-                 success_bonus: float = 2.0, ctrl_cost_weight: float = 0.01, **kwargs) -> None:
+    def __init__(self, task_split: str = "all", reach_weight: float = 0.5, grasp_bonus: float = 0.25,
+                 place_weight: float = 1.0, success_bonus: float = 2.0, ctrl_cost_weight: float = 0.01,
+                 **kwargs) -> None:
+        if task_split not in TASK_SPLITS:
+            raise ValueError(f"task_split '{task_split}' unknown; use one of {TASK_SPLITS}")
+        self.task_split = task_split
         super().__init__(**kwargs)
         self.reach_weight, self.grasp_bonus, self.place_weight = reach_weight, grasp_bonus, place_weight
         self.success_bonus, self.ctrl_cost_weight = success_bonus, ctrl_cost_weight
         self.container = "bowl"
 
-    def _sample_task(self) -> Instruction:
-        self.target_object = str(self.np_random.choice(list(so_arm.TABLETOP_OBJECTS)))
-        self.container = str(self.np_random.choice(list(so_arm.TABLETOP_CONTAINERS)))
+    def _sample_task(self) -> Instruction | None:
+        if self.task_split == "all":
+            self.target_object = str(self.np_random.choice(list(so_arm.TABLETOP_OBJECTS)))
+            self.container = str(self.np_random.choice(list(so_arm.TABLETOP_CONTAINERS)))
+        else:  # the (object, container) pairs of this scene that the split asks for
+            options = [(o, c) for o in so_arm.TABLETOP_OBJECTS for c in so_arm.TABLETOP_CONTAINERS
+                       if task_allowed(self.task_split, self.world.object_colors[o], self._object_shape(o),
+                                       so_arm.TABLETOP_CONTAINERS[c][0])]
+            if not options:
+                return None  # no such object in this scene: reset draws another
+            self.target_object, self.container = options[int(self.np_random.integers(len(options)))]
         self.goal = self.world.object_position(self.container)
         return sample_instruction(self.family, self.np_random, self.world.object_colors[self.target_object],
                                   self._object_shape(self.target_object),
