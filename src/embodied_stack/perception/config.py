@@ -39,12 +39,14 @@ class ValidationConfig:
 
 @dataclass
 class ObjectsConfig:
-    pixel_stride: int = 2
+    #: every n-th depth pixel in both axes; 0 = auto, the largest stride that keeps at least
+    #: geometry.AUTO_STRIDE_COLUMNS columns (640x480 -> 2, 320x240 -> 1)
+    pixel_stride: int = 0
     workspace_min: list[float] = field(default_factory=lambda: [-0.2, -0.55, -0.1])
     workspace_max: list[float] = field(default_factory=lambda: [0.7, 0.55, 0.5])
     self_filter_min: list[float] = field(default_factory=lambda: [-0.09, -0.09, -0.1])
     self_filter_max: list[float] = field(default_factory=lambda: [0.09, 0.09, 0.6])
-    voxel_size_m: float = 0.01
+    voxel_size_m: float = 0.007
     plane_distance_m: float = 0.008
     plane_iterations: int = 60
     plane_reuse_min_inlier_fraction: float = 0.6

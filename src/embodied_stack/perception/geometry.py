@@ -88,16 +88,23 @@ class Transform:
         return matrix_to_quat(self.rotation)
 
 
+#: columns an automatic pixel stride keeps at least (DepthProjector)
+AUTO_STRIDE_COLUMNS = 320
+
+
 class DepthProjector:
     """Back-projects a depth image into base-frame points, caching the rays.
 
     ``stride`` keeps every n-th pixel in both axes: at 640x480 a stride of 2 gives 76,800
-    rays, enough for 1 cm voxels at tabletop range and 4x cheaper than every pixel.
+    rays, enough for sub-centimetre voxels at tabletop range and 4x cheaper than every pixel.
+    ``stride=0`` chooses it from the image: the largest that keeps ``AUTO_STRIDE_COLUMNS`` columns,
+    so a 320x240 camera (the simulated one) is not thinned to 160x120, where a 32 mm cube's top is
+    a few points and its shape a guess.
     """
 
     def __init__(self, stride: int = 1) -> None:
-        if stride < 1:
-            raise ValueError(f"pixel stride {stride} must be >= 1")
+        if stride < 0:
+            raise ValueError(f"pixel stride {stride} must be >= 1, or 0 for auto")
         self.stride = int(stride)
         self._key: tuple | None = None
         self._rays: np.ndarray | None = None  # (3, M) ray directions in base frame, per unit depth
@@ -109,7 +116,7 @@ class DepthProjector:
         if key == self._key:
             return
         h, w = shape
-        s = self.stride
+        s = self.stride or max(1, w // AUTO_STRIDE_COLUMNS)
         v, u = np.mgrid[s // 2 : h : s, s // 2 : w : s]
         fx, fy, cx, cy = k[0, 0], k[1, 1], k[0, 2], k[1, 2]
         rays_cam = np.stack([(u.ravel() - cx) / fx, (v.ravel() - cy) / fy, np.ones(u.size)], axis=1)
