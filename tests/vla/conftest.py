@@ -58,3 +58,13 @@ def tiny_config(tiny_dataset, tmp_path) -> VLAConfig:
                      train=TrainConfig(output_dir=str(tmp_path / "run"), steps=8, batch_size=8,
                                        warmup_steps=2,
                                        threads=1, log_every=1, save_every=4))
+
+
+@pytest.fixture(scope="module")
+def tabletop_env():
+    """The tabletop pick-and-place env as demonstrations run it (English phrasings)."""
+    from embodied_stack.vla import tabletop_data
+
+    env = tabletop_data.make_env("train", "en")
+    yield env
+    env.close()

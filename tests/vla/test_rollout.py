@@ -34,10 +34,8 @@ class _Scripted:
 
 
 @pytest.fixture(scope="module")
-def env():
-    env = tabletop_data.make_env("eval", "en")
-    yield env
-    env.close()
+def env(tabletop_env):
+    return tabletop_env
 
 
 def test_commands_get_the_nodes_step_clamp_not_one_actions(env):

@@ -7,10 +7,8 @@ from embodied_stack.vla import tabletop_data
 
 
 @pytest.fixture(scope="module")
-def env():
-    env = tabletop_data.make_env("train", "en")
-    yield env
-    env.close()
+def env(tabletop_env):
+    return tabletop_env
 
 
 def test_absolute_labels_commanded_as_the_driver_does_replay_the_expert_exactly(env):
