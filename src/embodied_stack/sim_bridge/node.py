@@ -169,7 +169,12 @@ class SimBridgeNode(RobotDriverNode):
 
 
 def main(args: list[str] | None = None) -> int:
-    return run_node(SimBridgeNode, args, multithreaded=True)
+    # One executor thread: the simulation runs in its own loop thread and no callback of the sim bridge
+    # blocks (the real drivers keep a multi-threaded executor so that the e-stop is served while a
+    # transition waits on hardware). rclpy's MultiThreadedExecutor spent its time rebuilding wait sets
+    # under the GIL and starved the loop: 14.6 Hz instead of 25 on the sim_tabletop stack with a skill
+    # running; with one thread 25.0 Hz (bench/vla_stack_latency.py).
+    return run_node(SimBridgeNode, args)
 
 
 if __name__ == "__main__":
