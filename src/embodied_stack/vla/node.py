@@ -39,14 +39,16 @@ the command rate above ``control_rate_hz`` (bench/vla_ros_latency.py measures bo
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
 import numpy as np
+import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
-from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.duration import Duration
+from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Bool
@@ -55,7 +57,7 @@ from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 from embodied_stack.common.rate_meter import RateMeter
 from embodied_stack.ros import diagnostics, qos
 from embodied_stack.ros.images import ImageDecodeError, rgb_from_image
-from embodied_stack.ros.node_main import run_node
+from embodied_stack.ros.node_main import destroy_node, run_node
 from embodied_stack.ros.params import Parameters, ParamSpec
 from embodied_stack.ros.time import to_sec
 
@@ -135,27 +137,36 @@ class VLAPolicyNode(Node):
         self._last_command = -np.inf  # monotonic time of the last published command
         self.chunk_ticks = 0  # commands published early by a fresh chunk
         self.command_meter = RateMeter(window=250)  # wall-clock arrivals, image stamps
-        group = ReentrantCallbackGroup()
         for cam, topic in zip(cams, self.params["image_topics"], strict=True):
-            self.create_subscription(Image, topic, lambda m, c=cam: self._on_image(c, m), qos.SENSOR,
-                                     callback_group=group)
-        self.create_subscription(JointState, self.params["joint_states_topic"], self._on_joints, qos.SENSOR,
-                                 callback_group=group)
+            self.create_subscription(Image, topic, lambda m, c=cam: self._on_image(c, m), qos.SENSOR)
+        self.create_subscription(JointState, self.params["joint_states_topic"], self._on_joints, qos.SENSOR)
         if self.params["success_topic"]:
-            self.create_subscription(Bool, self.params["success_topic"], self._on_success, qos.COMMAND,
-                                     callback_group=group)
+            self.create_subscription(Bool, self.params["success_topic"], self._on_success, qos.COMMAND)
         self.pub = self.create_publisher(JointTrajectory, self.params["command_topic"], qos.COMMAND)
         self.period = 1.0 / self.params["control_rate_hz"]
-        self.timer = self.create_timer(self.period, self._control, callback_group=group)
+        self.timer = self.create_timer(self.period, self._control)
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", qos.EVENTS)
-        self.create_timer(self.params["diagnostics_period_s"], self._publish_diagnostics,
-                          callback_group=group)
+        self.create_timer(self.params["diagnostics_period_s"], self._publish_diagnostics)
+        self._rephase = self.create_guard_condition(self.timer.reset)
         self.runner.start_worker(time.monotonic, on_chunk=self._on_chunk)
-        self._goal_lock = threading.Lock()
-        self.action_server = ActionServer(self, _execute_skill_type(), "~/execute_skill", self._execute,
-                                          goal_callback=self._on_goal,
-                                          cancel_callback=self._on_cancel,
-                                          callback_group=group)
+        # The skill action lives on a private node with its own executor (two threads: the execute
+        # callback holds one for the whole skill, the other answers goals, cancels and result requests),
+        # and this node's images, joint states and ticks keep a SingleThreadedExecutor to themselves.
+        # (On one MultiThreadedExecutor the held worker and the wait sets rebuilt under the GIL starved
+        # them: in 3 of 4 runs of bench/vla_ros_latency.py one mode commanded at ~2 Hz with camera ->
+        # command p50 of 0.4-1.4 s.) Nav2's bt_navigator keeps its action clients on a separate node for
+        # the same reason.
+        server_name = f"{self.get_name()}_skill_server"
+        self._server_node = rclpy.create_node(server_name, namespace=self.get_namespace(),
+                                              context=self.context,
+                                              cli_args=["--ros-args", "-r", f"__node:={server_name}"])
+        self.action_server = ActionServer(self._server_node, _execute_skill_type(),
+                                          f"{self.get_fully_qualified_name()}/execute_skill", self._execute,
+                                          goal_callback=self._on_goal, cancel_callback=self._on_cancel)
+        self._server_executor = MultiThreadedExecutor(num_threads=2, context=self.context)
+        self._server_executor.add_node(self._server_node)
+        self._server_thread = threading.Thread(target=self._spin_server, name=server_name, daemon=True)
+        self._server_thread.start()
         self.get_logger().info(f"VLA policy ready: {self.params['checkpoint']}, cameras {cams}, "
                                f"{self.params['control_rate_hz']} Hz")
 
@@ -232,7 +243,8 @@ class VLAPolicyNode(Node):
             self.command_meter.record(time.time(), None if source is None else source.image_stamp)
             if chunk_driven:
                 self.chunk_ticks += 1
-                self.timer.reset()  # re-phase: the next timer tick is one period after this one
+                self._rephase.trigger()  # re-phase the timer (reset in the executor's thread): next tick
+                # one period after this one
 
     def _publish_command(self, cmd) -> None:
         lead = self.params["command_lead_s"]
@@ -322,9 +334,18 @@ class VLAPolicyNode(Node):
         result.duration_s = float(time.monotonic() - began)
         return result
 
+    def _spin_server(self) -> None:
+        # the context going down under the spin (the process is stopping) ends it with an exception
+        with contextlib.suppress(Exception):
+            self._server_executor.spin()
+
     def close(self) -> None:
         self.runner.cancel()
         self.runner.stop_worker()
+        self._server_executor.shutdown(timeout_sec=2.0)
+        self._server_thread.join(timeout=5.0)
+        if not self._server_thread.is_alive():  # still inside a wait: leave it to the process exit
+            destroy_node(self._server_node)
 
 
 def _execute_skill_type():
@@ -334,7 +355,7 @@ def _execute_skill_type():
 
 
 def main(args=None) -> int:
-    return run_node(VLAPolicyNode, args, multithreaded=True)
+    return run_node(VLAPolicyNode, args)
 
 
 if __name__ == "__main__":
