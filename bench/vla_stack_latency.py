@@ -124,6 +124,8 @@ def main() -> int:
     print(f"{'vla_policy camera->command':44s} {vla.get('latency_p50_ms', '-'):>8} "
           f"{vla.get('latency_p99_ms', '-'):>8} {vla.get('rate_hz', '-'):>8}")
     print(f"{'vla_policy inference':44s} {vla.get('infer_p50_ms', '-'):>8} {vla.get('infer_p99_ms', '-'):>8}")
+    print(f"vla_policy mode {vla.get('mode', '-')}, chunk-driven ticks {vla.get('chunk_driven_ticks', '-')} "
+          f"of {vla.get('count', '-')} commands")
     for name, v in sorted(snapshot.items()):
         if name.endswith(": command out") or "latency_p50_ms" not in v:
             continue
