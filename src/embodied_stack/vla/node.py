@@ -98,6 +98,10 @@ SPECS = [
 ]
 
 
+#: chunk_driven: the timer waits this many control periods after a chunk-driven tick before it commands
+FALLBACK_PERIODS = 1.5
+
+
 class VLAPolicyNode(Node):
     def __init__(self) -> None:
         super().__init__("vla_policy")
@@ -136,6 +140,7 @@ class VLAPolicyNode(Node):
         self._control_lock = threading.Lock()  # the timer and the worker both tick
         self._last_command = -np.inf  # monotonic time of the last published command
         self.chunk_ticks = 0  # commands published early by a fresh chunk
+        self._chunk_ticked = False  # the last command was a chunk-driven tick
         self.command_meter = RateMeter(window=250)  # wall-clock arrivals, image stamps
         for cam, topic in zip(cams, self.params["image_topics"], strict=True):
             self.create_subscription(Image, topic, lambda m, c=cam: self._on_image(c, m), qos.SENSOR)
@@ -232,6 +237,13 @@ class VLAPolicyNode(Node):
                 return  # just commanded (a timer tick racing an early one, a late timer, chunks too close)
             if chunk_driven and not self.runner.fresher_chunk_ready():
                 return  # no new frame since the last command: the timer's tick will do
+            if not chunk_driven and self._chunk_ticked and self.params["chunk_driven"] \
+                    and now - self._last_command < FALLBACK_PERIODS * self.period:
+                # the last command came from a fresh frame and the next frame's chunk is due about now:
+                # let it tick. The timer is the fallback for a late camera; ticking first, it sent the
+                # previous frame's chunk and its gap then held the new one back a whole period (camera
+                # at the control rate on the sim_tabletop stack: camera->command 56 ms p50)
+                return
             cmd, source = self.runner.tick_with_source(now)
             if cmd is None:
                 if self.runner.active:
@@ -241,6 +253,7 @@ class VLAPolicyNode(Node):
             self._publish_command(cmd)
             self._last_command = now
             self.command_meter.record(time.time(), None if source is None else source.image_stamp)
+            self._chunk_ticked = chunk_driven
             if chunk_driven:
                 self.chunk_ticks += 1
                 self._rephase.trigger()  # re-phase the timer (reset in the executor's thread): next tick
