@@ -110,6 +110,7 @@ class URRobot(Robot):
         self._control: Any = None
         self._dashboard: Any = None
         self._servoing = False  # servoJ streamed since the last stop
+        self._script_refused = False  # servoJ was refused while the controller reported the program running
         self._last_stamp: tuple[float, float] | None = None  # (controller timestamp, monotonic time seen)
         self._control_error = ""
 
@@ -175,9 +176,18 @@ class URRobot(Robot):
                 self._receive = self._control = self._dashboard = None
 
     def reconnect(self) -> None:
-        """Drop whatever is left of the link and connect again (same objects, new sockets)."""
+        """Drop whatever is left of the link and connect again, with a fresh SDK process.
+
+        Why not the same SDK objects: ``RTDEControlInterface.disconnect()`` joins ur_rtde's own
+        reconnect thread, and after the controller dropped and re-accepted connections that join hung
+        until our 30 s call timeout (seen in the reset-storm test: the arm idle for 30 s per reconnect).
+        Killing the process takes milliseconds; a new one connects in about a second."""
         with self._lock:
-            self._disconnect()
+            self._servoing = False
+            if self._proc is not None:
+                self._proc.kill("replaced by reconnect()")
+                self._proc = None
+            self._receive = self._control = self._dashboard = None
             self._connected = False
             self.connect()
 
@@ -211,7 +221,11 @@ class URRobot(Robot):
             elif not self._control.isConnected():
                 _quietly(self._control.disconnect)()  # joins ur_rtde's own reconnect attempt first
                 self._control.reconnect()
-            elif not self._control.isProgramRunning():
+            elif self._script_refused or not self._control.isProgramRunning():
+                # also when the controller says a program runs but servoJ was refused: after the
+                # controller dropped and re-accepted the connection, ur_rtde's own reconnect can leave a
+                # script that answers nothing (seen in the reset-storm test: thousands of refusals, each
+                # clear_errors() a no-op because the program "was running")
                 self._control.reuploadScript()
                 self._wait(lambda: self._program_running(), "the control script to start")
         except (RuntimeError, DeviceFaultError) as e:
@@ -224,6 +238,7 @@ class URRobot(Robot):
             raise DeviceFaultError(f"UR at {self.host}: cannot start ur_rtde's control script ({e}); check "
                                    "the robot is in remote control and running, then clear_errors()") from e
         self._control_error = ""
+        self._script_refused = False
         self._servoing = False
 
     # --- state ---------------------------------------------------------------------------------------
@@ -306,6 +321,7 @@ class URRobot(Robot):
                                       _SERVOJ_UNUSED_ACCELERATION, cfg.period, cfg.servo_lookahead_time,
                                       cfg.servo_gain)
             if not ok:
+                self._script_refused = True  # clear_errors() re-uploads the script even if it "runs"
                 self._require_receive()
                 refusal = self._refusal() or "ur_rtde's control script did not take the command (it stopped)"
                 raise DeviceFaultError(f"UR at {self.host}: servoJ refused: {refusal}")
@@ -368,6 +384,11 @@ class URRobot(Robot):
             d.send(command + "\n")
             return str(d.receive()).strip()
         except RuntimeError as e:
+            # a socket the controller dropped can still report isConnected(): forget it, so that the next
+            # command connects afresh instead of failing on it forever (clear_errors() never got past here)
+            if d is not None:
+                _quietly(d.disconnect)()
+            self._dashboard = None
             raise DeviceDisconnectedError(
                 f"UR at {self.host}: dashboard (port {self.config.dashboard_port}) failed on '{command}' "
                 f"({e}); check the network, then retry") from e

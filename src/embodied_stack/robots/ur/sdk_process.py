@@ -152,6 +152,14 @@ class SdkProcess:
         """Several method calls in one round trip, run in order; the first error stops the batch."""
         return self.request("calls", [(obj.handle, method, args) for obj, method, args in calls])
 
+    def kill(self, why: str = "killed") -> None:
+        """End the child now, without asking its SDK objects to shut down (they may hang doing it)."""
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join(timeout=5.0)
+        self._dead = self._dead or why
+        self._conn.close()
+
     def close(self) -> None:
         """Ask the child to quit (its objects' destructors run there), then make sure it is gone."""
         if self._proc.is_alive() and not self._dead:
