@@ -10,14 +10,12 @@ executive's namespace; the process's remappings apply to it too.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-import rclpy
 from action_msgs.msg import GoalStatus
 from diagnostic_msgs.msg import KeyValue
 from embodied_stack_interfaces.action import ExecuteSkill
@@ -25,13 +23,12 @@ from embodied_stack_interfaces.srv import GroundObject
 from geometry_msgs.msg import PoseStamped
 from nav2_msgs.action import NavigateToPose
 from rclpy.action import ActionClient
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 
 from embodied_stack.executive.grounding import PoseTarget
 from embodied_stack.executive.routing import EXECUTE_SKILL, NAVIGATE_TO_POSE, Route
 from embodied_stack.planner.types import StepOutcome
-from embodied_stack.ros.node_main import destroy_node
+from embodied_stack.ros.side_node import SideNode
 
 _POLL_S = 0.02  # s between checks of a future
 _STATUS = {GoalStatus.STATUS_SUCCEEDED: "succeeded", GoalStatus.STATUS_ABORTED: "aborted",
@@ -54,9 +51,8 @@ class SkillClients:
 
     def __init__(self, parent: Node, routes: dict[str, Route], server_wait_s: float, cancel_wait_s: float,
                  grounding_service: str = "perception/ground_object") -> None:
-        name = f"{parent.get_name()}_skill_clients"
-        self.node = rclpy.create_node(name, namespace=parent.get_namespace(), context=parent.context,
-                                      cli_args=["--ros-args", "-r", f"__node:={name}"])
+        self._side = SideNode(parent, "skill_clients")
+        self.node = self._side.node
         self.server_wait_s, self.cancel_wait_s = server_wait_s, cancel_wait_s
         self.clients: dict[tuple[str, str], ActionClient] = {}
         for route in routes.values():
@@ -68,15 +64,8 @@ class SkillClients:
         self.grounding = self.node.create_client(GroundObject, grounding_service)
         self._lock = threading.Lock()
         self._goal: _Goal | None = None
-        self._executor = SingleThreadedExecutor(context=parent.context)
-        self._executor.add_node(self.node)
-        self._thread = threading.Thread(target=self._spin, name=name, daemon=True)
-        self._thread.start()
-
-    def _spin(self) -> None:
-        # the context going down under the spin (the process is stopping) ends it with an exception
-        with contextlib.suppress(Exception):
-            self._executor.spin()
+        self._executor = self._side.executor
+        self._side.start()
 
     # --- queries ---------------------------------------------------------------------------
     def action_name(self, route: Route) -> str:
@@ -211,13 +200,7 @@ class SkillClients:
         return task.result()
 
     def close(self) -> None:
-        """Stop the spin thread, then destroy the node: destroying entities a wait in another thread
-        still holds crashes the process (seen as SIGSEGV on Ctrl-C)."""
-        self._executor.shutdown(timeout_sec=2.0)
-        self._thread.join(timeout=5.0)
-        if self._thread.is_alive():
-            return  # still inside a wait: leave the node to the process exit rather than crash
-        destroy_node(self.node)  # with the action clients, which destroy_node alone leaves to the GC
+        self._side.close()
 
 
 def _wait(future: Any, timeout_s: float, abandon: threading.Event | None = None) -> bool:

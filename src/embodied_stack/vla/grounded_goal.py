@@ -52,9 +52,10 @@ class PerceptionGoal:
     publishes (the arm's RGB-D cameras at ``config/sim/tabletop.yaml``'s resolution, 320x240), the
     perception node's ROS-free core (``PerceptionPipeline`` with ``config/nodes/perception.yaml``: its
     detector kind, its tracker, its grounder, and the camera extrinsics from that config, the ones the
-    robot description gives TF), fed ``frames`` consecutive frames before the
-    instruction is grounded, one control period apart (the node has been tracking for a while when an
-    instruction arrives; the tracker confirms an object after ``tracking.confirm_hits`` of them).
+    robot description gives TF), fed the camera frame ``frames`` times, one control period apart, before
+    the instruction is grounded (the node has been tracking for a while when an instruction arrives, the
+    tracker confirms an object after ``tracking.confirm_hits`` frames, and the world stands still until
+    the skill starts: one render serves them all).
 
     Args:
         world: the env's ``TabletopWorld`` (rendered, never stepped).
@@ -63,23 +64,22 @@ class PerceptionGoal:
 
     def __init__(self, world, frames: int = 5) -> None:
         from embodied_stack.perception.config import PerceptionConfig
-        from embodied_stack.perception.pipeline import PerceptionPipeline
 
         self.world = world
         self.config = PerceptionConfig.load()
         self.frames = max(int(frames), self.config.tracking.confirm_hits)
-        self._pipeline_factory = lambda: PerceptionPipeline(self.config)
 
     def ground(self, instruction: str) -> GoalResult:
         from embodied_stack.perception.grounding import Status
+        from embodied_stack.perception.pipeline import PerceptionPipeline
         from embodied_stack.perception.validation import InputRejected
 
         phrase, container = split_instruction(instruction)
         if container is None:
             return GoalResult(None, f"no container (bowl/bin) named in {instruction!r}")
-        pipeline = self._pipeline_factory()  # a fresh node per episode: no tracks from the last scene
+        pipeline = PerceptionPipeline(self.config)  # a fresh node per episode: no tracks from the last scene
+        frame = self.world.arm.read_cameras()["scene"]  # the world stands still until the skill starts
         for i in range(self.frames):
-            frame = self.world.arm.read_cameras()["scene"]
             stamp = self.world.time + i * self.world.control_dt
             try:
                 pipeline.process_rgbd(frame.rgb, frame.depth, frame.intrinsics, stamp)

@@ -39,16 +39,13 @@ the command rate above ``control_rate_hz`` (bench/vla_ros_latency.py measures bo
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 
 import numpy as np
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.duration import Duration
-from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Bool
@@ -57,8 +54,9 @@ from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 from embodied_stack.common.rate_meter import RateMeter
 from embodied_stack.ros import diagnostics, qos
 from embodied_stack.ros.images import ImageDecodeError, rgb_from_image
-from embodied_stack.ros.node_main import destroy_node, run_node
+from embodied_stack.ros.node_main import run_node
 from embodied_stack.ros.params import Parameters, ParamSpec
+from embodied_stack.ros.side_node import SideNode
 from embodied_stack.ros.time import to_sec
 
 SPECS = [
@@ -161,17 +159,11 @@ class VLAPolicyNode(Node):
         # them: in 3 of 4 runs of bench/vla_ros_latency.py one mode commanded at ~2 Hz with camera ->
         # command p50 of 0.4-1.4 s.) Nav2's bt_navigator keeps its action clients on a separate node for
         # the same reason.
-        server_name = f"{self.get_name()}_skill_server"
-        self._server_node = rclpy.create_node(server_name, namespace=self.get_namespace(),
-                                              context=self.context,
-                                              cli_args=["--ros-args", "-r", f"__node:={server_name}"])
-        self.action_server = ActionServer(self._server_node, _execute_skill_type(),
+        self._server = SideNode(self, "skill_server", threads=2)
+        self.action_server = ActionServer(self._server.node, _execute_skill_type(),
                                           f"{self.get_fully_qualified_name()}/execute_skill", self._execute,
                                           goal_callback=self._on_goal, cancel_callback=self._on_cancel)
-        self._server_executor = MultiThreadedExecutor(num_threads=2, context=self.context)
-        self._server_executor.add_node(self._server_node)
-        self._server_thread = threading.Thread(target=self._spin_server, name=server_name, daemon=True)
-        self._server_thread.start()
+        self._server.start()
         self.get_logger().info(f"VLA policy ready: {self.params['checkpoint']}, cameras {cams}, "
                                f"{self.params['control_rate_hz']} Hz")
 
@@ -347,18 +339,10 @@ class VLAPolicyNode(Node):
         result.duration_s = float(time.monotonic() - began)
         return result
 
-    def _spin_server(self) -> None:
-        # the context going down under the spin (the process is stopping) ends it with an exception
-        with contextlib.suppress(Exception):
-            self._server_executor.spin()
-
     def close(self) -> None:
         self.runner.cancel()
         self.runner.stop_worker()
-        self._server_executor.shutdown(timeout_sec=2.0)
-        self._server_thread.join(timeout=5.0)
-        if not self._server_thread.is_alive():  # still inside a wait: leave it to the process exit
-            destroy_node(self._server_node)
+        self._server.close()
 
 
 def _execute_skill_type():

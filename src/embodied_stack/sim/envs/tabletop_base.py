@@ -197,10 +197,9 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray], abc.ABC):
         delta = (np.asarray(command.positions, dtype=np.float64) - previous) / self.max_joint_delta
         return self._advance(command, np.append(delta, 2.0 * command.gripper - 1.0))
 
-    def _advance(self, command: JointCommand, action: np.ndarray
+    def _advance(self, command: JointCommand, a: np.ndarray
                  ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
-        """Apply ``command``, step the world, judge; ``action`` is its native form (for the reward)."""
-        a = action
+        """Apply ``command``, step the world, judge; ``a`` is its native action (for the reward)."""
         self.arm.send_joint_command(command)
         self.world.step()
         success = self._lasting.update(self.world.time, self._is_success())
