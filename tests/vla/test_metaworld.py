@@ -61,4 +61,25 @@ def test_expert_demo_is_recorded_through_our_writer_and_a_policy_runs_closed_loo
                                          frames=frames)
     finally:
         task.close()
-    assert steps <= 5 and len(frames) == steps and frames[0].shape == (96, 96, 3)
+    assert steps <= 5 and len(frames) == steps and frames[0].shape == mw.RenderSpec().image_shape
+
+
+def test_parallel_evaluation_runs_each_task_in_a_worker_and_reports_in_suite_order(tmp_path, tiny_model):
+    """``workers=2``: each task in a spawned process that loads the checkpoint itself (what
+    ``eval vla --workers`` does for MT50); the table keeps the suite's order whatever finishes first."""
+    from embodied_stack.vla.checkpoint import save_checkpoint
+    from embodied_stack.vla.config import VLAConfig
+    from embodied_stack.vla.evaluate import evaluate_metaworld
+    from embodied_stack.vla.model import VLANet
+    from embodied_stack.vla.policy import VLAPolicy
+
+    cfg = tiny_model
+    cfg.cameras, cfg.image_size, cfg.state_dim, cfg.action_dim = [mw.CAMERA], (32, 32), 4, 4
+    ckpt = save_checkpoint(tmp_path / "ckpt", VLANet(cfg), VLAConfig(model=cfg), ["reach the goal position"])
+    lines: list[str] = []
+    tasks = ("reach-v3", "button-press-v3")
+    result = evaluate_metaworld(VLAPolicy(str(ckpt), threads=1), tasks, episodes=1, seed=0, workers=2,
+                                log=lines.append)
+    assert list(result["per_task"]) == list(tasks) and result["episodes"] == 2
+    assert sum("tasks)" in line for line in lines) == 2  # one progress line per finished worker task
+    assert set(result["per_group"]) == {"easy"}

@@ -9,7 +9,13 @@ import pytest
 from embodied_stack import paths
 from embodied_stack.vla import tabletop_data
 from embodied_stack.vla.policy import InvalidObservation
-from embodied_stack.vla.rollout import RolloutTiming, deployed_runner_config, policy_predict, rollout
+from embodied_stack.vla.rollout import (
+    RolloutTiming,
+    control_rate,
+    deployed_runner_config,
+    policy_predict,
+    rollout,
+)
 from embodied_stack.vla.runner import PolicyRunner
 
 CAMERAS = ["scene", "wrist"]
@@ -19,6 +25,7 @@ class _Scripted:
     """A policy that always asks for the same absolute joint targets (the shape of the shipped one)."""
 
     chunk_size, action_dim, goal_dim = 8, 6, 0
+    control_rate_hz = 25.0  # the tabletop world's (its demonstrations' fps)
 
     class cfg:  # noqa: N801 - the attribute path the runner config reads
         class model:  # noqa: N801
@@ -86,6 +93,14 @@ def test_the_env_must_step_at_the_runners_rate(env):
     with pytest.raises(ValueError, match="wrong speed"):
         runner = PolicyRunner(policy_predict(policy, lambda: None), cfg)
         rollout(env, runner, obs, info["instruction"], CAMERAS)
+
+
+def test_the_rate_comes_from_the_policy_and_a_policy_without_one_is_refused(env):
+    policy = _Scripted(env.unwrapped.arm.joint_positions)
+    assert control_rate(policy) == 25.0 and control_rate(policy, override_hz=10.0) == 10.0
+    policy.control_rate_hz = None  # e.g. a checkpoint saved before the rate was stored
+    with pytest.raises(ValueError, match="control_rate_hz"):
+        deployed_runner_config(policy)
 
 
 def test_the_shipped_policy_rolls_out_deterministically(env):

@@ -51,6 +51,7 @@ def test_checkpoint_round_trip_and_bad_inputs(tiny_config, encoder):
     tiny_config.train.steps = 2
     ckpt = train(tiny_config, progress=False, buffer=buf, encoder=encoder)
     policy = VLAPolicy(str(ckpt), encoder=encoder)
+    assert buf.fps == 10 and policy.control_rate_hz == 10.0  # the data's rate is the policy's, stored once
     image = {CAM: np.zeros((32, 32, 3), np.uint8)}
     chunk = policy.predict_chunk(image, np.zeros(3), "打开抽屉")
     assert chunk.shape == (4, 2) and np.isfinite(chunk).all()

@@ -56,6 +56,8 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
                    help="tabletop: control periods before a chunk is first used (0: ready at the tick of the "
                         "frame it came from, the node's chunk-driven mode; 1: one period later)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy machine)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="Meta-World: evaluate tasks in this many processes (one torch thread each)")
     p.add_argument("--json", help="also write the result as JSON here")
 
 
@@ -77,7 +79,8 @@ def _eval(args: argparse.Namespace) -> int:
                                  paraphrased=args.paraphrase,
                                  tasks=args.tasks.split(",") if args.tasks else None,
                                  query_every=args.query_every, goal_source=args.goal_source,
-                                 latency_steps=args.latency_steps, tasks_split=args.combinations, **hold)
+                                 latency_steps=args.latency_steps, tasks_split=args.combinations,
+                                 workers=args.workers, **hold)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=2)

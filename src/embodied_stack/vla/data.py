@@ -40,7 +40,8 @@ class DemoBuffer:
 
     def __init__(self, images: dict[str, np.ndarray], state: np.ndarray, action: np.ndarray,
                  episode_end: np.ndarray, task_id: np.ndarray, tasks: list[str],
-                 aux: np.ndarray | None = None, goal: np.ndarray | None = None) -> None:
+                 aux: np.ndarray | None = None, goal: np.ndarray | None = None,
+                 fps: int | None = None) -> None:
         self.images = images  # camera -> (N, H, W, 3) uint8
         self.state = state.astype(np.float32)  # (N, S)
         self.action = action.astype(np.float32)  # (N, A)
@@ -49,6 +50,8 @@ class DemoBuffer:
         self.tasks = tasks
         self.aux = None if aux is None else aux.astype(np.float32)  # (N, aux_dim) or None
         self.goal = None if goal is None else goal.astype(np.float32)  # (N, goal_dim) or None
+        #: the rate the demonstrations were recorded at, Hz: the policy's control rate (checkpoint "fps")
+        self.fps = fps
 
     def __len__(self) -> int:
         return len(self.action)
@@ -70,8 +73,14 @@ class DemoBuffer:
         goal_specs = [parse_feature_slice(g) for g in goal_features or []]
         tasks: list[str] = []
         offset = 0
+        fps: int | None = None
         for root in roots:
             ds = LeRobotDataset(paths.resolve(root), video_cache_episodes=1)
+            if fps is not None and ds.meta.fps != fps:
+                raise ValueError(f"{root} was recorded at {ds.meta.fps} fps, the datasets before it at "
+                                 f"{fps}: "
+                                 "a policy has one control rate; train on datasets of one fps")
+            fps = ds.meta.fps
             feats = ds.meta.features
             for key, dim in (("observation.state", model.state_dim), ("action", model.action_dim)):
                 if key not in feats or tuple(feats[key]["shape"]) != (dim,):
@@ -119,7 +128,7 @@ class DemoBuffer:
         return cls({c: np.concatenate(v) for c, v in images.items()}, np.concatenate(state),
                    np.concatenate(action), np.concatenate(ends), np.concatenate(task_ids), tasks,
                    aux=np.concatenate(aux) if aux_features else None,
-                   goal=np.concatenate(goal) if goal_specs else None)
+                   goal=np.concatenate(goal) if goal_specs else None, fps=fps)
 
     def stats(self, model: ModelConfig | None = None) -> dict[str, dict[str, np.ndarray]]:
         """Mean/std of the state and of the actions *as the network predicts them*: with

@@ -78,34 +78,71 @@ def run_metaworld_episode(policy: VLAPolicy, task, instruction: str, seed: int,
 
 def evaluate_metaworld(policy: VLAPolicy, tasks: tuple[str, ...], episodes: int, seed: int,
                        video_dir: str | None = None, videos_per_task: int = 1,
-                       paraphrased: bool = False, query_every: int = 1, log=print) -> dict:
-    from embodied_stack.vla.metaworld_data import TASK_INSTRUCTIONS, MetaWorldTask, RenderSpec
-
-    render = RenderSpec()  # the generator's default: the policy sees frames exactly as recorded
-    rng = random.Random(EVAL_SEED_BASE + seed)
+                       paraphrased: bool = False, query_every: int = 1, workers: int = 1, log=print) -> dict:
+    """``episodes`` held-out episodes of each task; ``workers`` > 1 runs tasks in that many processes
+    (each loads the checkpoint with one torch thread; the result does not depend on ``workers``)."""
+    job = dict(episodes=episodes, seed=seed, video_dir=video_dir, videos_per_task=videos_per_task,
+               paraphrased=paraphrased, query_every=query_every)
     per_task: dict[str, dict] = {}
-    for name in tasks:
-        task = MetaWorldTask(name, seed=EVAL_SEED_BASE + seed, render=render)
-        wins = 0
-        began = time.monotonic()
-        try:
-            for i in range(episodes):
-                text = paraphrase(TASK_INSTRUCTIONS[name], rng) if paraphrased else TASK_INSTRUCTIONS[name]
-                frames: list[np.ndarray] | None = [] if video_dir and i < videos_per_task else None
-                ok, _ = run_metaworld_episode(policy, task, text, EVAL_SEED_BASE + 1000 * seed + i,
-                                              query_every=query_every, frames=frames)
-                wins += ok
-                if frames:
-                    _write_video(Path(video_dir) / f"{name}_ep{i}_{'success' if ok else 'fail'}.mp4", frames)
-        finally:
-            task.close()
-        per_task[name] = _rate(name, wins, episodes, log, f"  ({time.monotonic() - began:.0f} s)")
+    if workers <= 1:
+        for name in tasks:
+            wins, seconds = _metaworld_task(policy, name, **job)
+            per_task[name] = _rate(name, wins, episodes, log, f"  ({seconds:.0f} s)")
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_load_worker_policy, initargs=(policy.checkpoint,)) as pool:
+            futures = {pool.submit(_metaworld_task, None, name, **job): name for name in tasks}
+            done: dict[str, tuple[int, float]] = {}
+            for future in as_completed(futures):
+                done[futures[future]] = future.result()
+                wins, seconds = done[futures[future]]
+                log(f"  {futures[future]}: {wins}/{episodes} ({seconds:.0f} s, "
+                    f"{len(done)}/{len(tasks)} tasks)")
+        for name in tasks:  # the table in the suite's order
+            wins, seconds = done[name]
+            per_task[name] = _rate(name, wins, episodes, log, f"  ({seconds:.0f} s)")
     groups = _group_summary(per_task, log)
     total = sum(round(r["success"] * r["n"]) for r in per_task.values())
     n = sum(r["n"] for r in per_task.values())
     mean = _rate("MEAN", total, n, log)
     return {"per_task": per_task, "per_group": groups, "mean_success": mean["success"], "ci95": mean["ci95"],
             "episodes": n}
+
+
+_worker_policy: VLAPolicy | None = None
+
+
+def _load_worker_policy(checkpoint: str) -> None:
+    global _worker_policy
+    _worker_policy = VLAPolicy(checkpoint, threads=1)
+
+
+def _metaworld_task(policy: VLAPolicy | None, name: str, episodes: int, seed: int, video_dir: str | None,
+                    videos_per_task: int, paraphrased: bool, query_every: int) -> tuple[int, float]:
+    """(successes, seconds) of one task's held-out episodes (``policy`` None: this worker's)."""
+    from embodied_stack.vla.metaworld_data import TASK_INSTRUCTIONS, MetaWorldTask, RenderSpec
+
+    policy = policy or _worker_policy
+    render = RenderSpec()  # the generator's default: the policy sees frames exactly as recorded
+    rng = random.Random(f"{EVAL_SEED_BASE + seed}:{name}")  # per task: the same phrasings in any order
+    task = MetaWorldTask(name, seed=EVAL_SEED_BASE + seed, render=render)
+    wins = 0
+    began = time.monotonic()
+    try:
+        for i in range(episodes):
+            text = paraphrase(TASK_INSTRUCTIONS[name], rng) if paraphrased else TASK_INSTRUCTIONS[name]
+            frames: list[np.ndarray] | None = [] if video_dir and i < videos_per_task else None
+            ok, _ = run_metaworld_episode(policy, task, text, EVAL_SEED_BASE + 1000 * seed + i,
+                                          query_every=query_every, frames=frames)
+            wins += ok
+            if frames:
+                _write_video(Path(video_dir) / f"{name}_ep{i}_{'success' if ok else 'fail'}.mp4", frames)
+    finally:
+        task.close()
+    return wins, time.monotonic() - began
 
 
 def _rate(label: str, wins: int, n: int, log, suffix: str = "") -> dict:
@@ -242,7 +279,8 @@ def suites() -> tuple[str, ...]:
 def evaluate_checkpoint(checkpoint: str, suite: str, episodes: int, seed: int, video_dir: str | None = None,
                         paraphrased: bool = False, tasks: list[str] | None = None, query_every: int = 1,
                         goal_source: str = "perception", success_hold_s: float | None = None,
-                        latency_steps: int = 0, tasks_split: str = "seen", log=print) -> dict:
+                        latency_steps: int = 0, tasks_split: str = "seen", workers: int = 1,
+                        log=print) -> dict:
     """Evaluate a checkpoint folder on a named suite; returns per-task and mean success."""
     policy = VLAPolicy(checkpoint)
     if suite.startswith("metaworld-"):
@@ -250,7 +288,7 @@ def evaluate_checkpoint(checkpoint: str, suite: str, episodes: int, seed: int, v
 
         chosen = tuple(tasks) if tasks else suite_tasks(suite)
         return evaluate_metaworld(policy, chosen, episodes, seed, video_dir, paraphrased=paraphrased,
-                                  query_every=query_every, log=log)
+                                  query_every=query_every, workers=workers, log=log)
     if suite == "tabletop":
         return evaluate_tabletop(policy, episodes, seed, video_dir, goal_source=goal_source,
                                  success_hold_s=success_hold_s, timing=RolloutTiming(latency_steps),

@@ -74,8 +74,9 @@ SPECS = [
               read_only=True),
     ParamSpec("success_topic", "", "std_msgs/Bool task-success topic ('' = none: skills end on timeout)",
               read_only=True),
-    ParamSpec("control_rate_hz", 25.0, "command rate, Hz (the rate the policy was trained at)",
-              min=1.0, max=200.0, read_only=True),
+    ParamSpec("control_rate_hz", 0.0, "command rate, Hz; 0 = the rate the checkpoint's demonstrations were "
+              "recorded at (its fps), set it only for a policy that stores none", min=0.0, max=200.0,
+              read_only=True),
     ParamSpec("max_input_age_s", 0.25, "inputs older than this stop commanding, s", min=0.01, max=5.0),
     ParamSpec("max_joint_delta", 0.08, "rad per step of a full +-1 joint action (training env's)",
               min=0.001, max=0.5),
@@ -105,7 +106,7 @@ class VLAPolicyNode(Node):
         super().__init__("vla_policy")
         self.params = Parameters(self, SPECS, on_change=self._on_param_change)
         from embodied_stack.vla.adapters import load_policy
-        from embodied_stack.vla.rollout import policy_predict, runner_config
+        from embodied_stack.vla.rollout import control_rate, policy_predict, runner_config
         from embodied_stack.vla.runner import PolicyRunner
 
         # our checkpoint folder, or lerobot:<folder>[?cameras=ours:theirs,...] (vla/adapters)
@@ -127,8 +128,9 @@ class VLAPolicyNode(Node):
         self.gripper_joint = self.robot.gripper.name
         self.goal_dim = int(getattr(self.policy, "goal_dim", 0))
         self._goal_vec: np.ndarray | None = None
+        self.rate_hz = control_rate(self.policy, self.params["control_rate_hz"])
         self.runner = PolicyRunner(policy_predict(self.policy, lambda: self._goal_vec), runner_config(
-            self.policy, self.robot, self.params["control_rate_hz"], self.params["max_input_age_s"],
+            self.policy, self.robot, self.rate_hz, self.params["max_input_age_s"],
             self.params["max_joint_delta"]))  # the simulated rollout (vla.rollout) builds it the same way
         self.success = False
         self.state_label = "idle"
@@ -146,7 +148,7 @@ class VLAPolicyNode(Node):
         if self.params["success_topic"]:
             self.create_subscription(Bool, self.params["success_topic"], self._on_success, qos.COMMAND)
         self.pub = self.create_publisher(JointTrajectory, self.params["command_topic"], qos.COMMAND)
-        self.period = 1.0 / self.params["control_rate_hz"]
+        self.period = 1.0 / self.rate_hz
         self.timer = self.create_timer(self.period, self._control)
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", qos.EVENTS)
         self.create_timer(self.params["diagnostics_period_s"], self._publish_diagnostics)
@@ -165,7 +167,7 @@ class VLAPolicyNode(Node):
                                           goal_callback=self._on_goal, cancel_callback=self._on_cancel)
         self._server.start()
         self.get_logger().info(f"VLA policy ready: {self.params['checkpoint']}, cameras {cams}, "
-                               f"{self.params['control_rate_hz']} Hz")
+                               f"{self.rate_hz:g} Hz")
 
     def _on_param_change(self, name: str, value: object) -> None:
         if name in ("max_input_age_s", "max_joint_delta"):
@@ -264,7 +266,7 @@ class VLAPolicyNode(Node):
         infer_ms = np.array(self.runner.infer_seconds.copy()) * 1e3  # copy(): the worker appends
         i50, i99 = np.percentile(infer_ms, [50, 99]) if len(infer_ms) else (float("nan"),) * 2
         expect = diagnostics.StreamExpectation(
-            min_rate_hz=0.8 * self.params["control_rate_hz"] if self.runner.active else 0.0,
+            min_rate_hz=0.8 * self.rate_hz if self.runner.active else 0.0,
             stale_after_s=max(1.0, 3 * self.period))
         st = diagnostics.stream_status(
             f"{self.get_name()}: command out", self.get_fully_qualified_name(), self.command_meter,

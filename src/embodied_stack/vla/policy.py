@@ -52,6 +52,7 @@ class VLAPolicy:
                  encoder: InstructionEncoder | None = None) -> None:
         if threads is not None:
             torch.set_num_threads(threads)
+        self.checkpoint = str(checkpoint)
         self.model, self.cfg, self.meta = load_checkpoint(checkpoint)
         self.encoder = encoder or InstructionEncoder()
         self.chunk_size = self.cfg.model.chunk_size
@@ -78,6 +79,13 @@ class VLAPolicy:
             if img.dtype != np.uint8 and not np.all(np.isfinite(img)):
                 raise InvalidObservation(f"image {cam!r} contains NaN/inf")
         return state
+
+    @property
+    def control_rate_hz(self) -> float | None:
+        """The rate the checkpoint's demonstrations were recorded at (its actions are steps of that
+        period), or None for a checkpoint saved before the rate was stored."""
+        fps = self.meta.get("fps")
+        return float(fps) if fps else None
 
     @property
     def goal_dim(self) -> int:

@@ -74,6 +74,20 @@ def runner_config(policy: Any, robot: Any, control_rate_hz: float, max_input_age
                         action_dim=policy.action_dim, action_space=policy.cfg.model.action_space)
 
 
+def control_rate(policy: Any, override_hz: float = 0.0) -> float:
+    """The policy's command rate: the rate its demonstrations were recorded at (the checkpoint's
+    fps, one source of truth that comes from the world or robot that recorded them), unless
+    ``override_hz`` > 0 (a policy class that stores no rate, e.g. a LeRobot folder, or a test)."""
+    if override_hz > 0:
+        return float(override_hz)
+    rate = getattr(policy, "control_rate_hz", None)
+    if not rate:
+        raise ValueError("this policy does not say the rate it was trained at (its checkpoint stores no "
+                         "fps); "
+                         "set the node's control_rate_hz to the fps of its training data")
+    return float(rate)
+
+
 def deployed_runner_config(policy: Any, node_config: str = NODE_CONFIG) -> RunnerConfig:
     """``runner_config`` with the robot, rate, staleness and delta scale the VLA node is deployed with
     (its parameter file)."""
@@ -81,7 +95,8 @@ def deployed_runner_config(policy: Any, node_config: str = NODE_CONFIG) -> Runne
     from embodied_stack.robots import load_description
 
     params = load_yaml(node_config)["vla_policy"]["ros__parameters"]
-    return runner_config(policy, load_description(params["robot"]), float(params["control_rate_hz"]),
+    return runner_config(policy, load_description(params["robot"]),
+                         control_rate(policy, float(params.get("control_rate_hz", 0.0))),
                          float(params["max_input_age_s"]), float(params["max_joint_delta"]))
 
 
@@ -107,7 +122,7 @@ def rollout(env: Any, runner: PolicyRunner, obs: dict[str, Any], instruction: st
     if abs(sim.world.control_dt - period) > 1e-9:
         raise ValueError(f"the env steps every {sim.world.control_dt:g} s but the runner commands every "
                          f"{period:g} s ({runner.cfg.control_rate_hz:g} Hz): the policy would run at the "
-                         "wrong speed; make the node's control_rate_hz the env's control rate")
+                         "wrong speed; train it on demonstrations recorded at the env's control rate")
     limit = env.spec.max_episode_steps if env.spec is not None else None
     runner.start(instruction)
     step = commands = holds = 0

@@ -120,7 +120,8 @@ def train(cfg: VLAConfig, resume: bool = False, progress: bool = True,
 
     def checkpoint(step: int) -> Path:
         return save_checkpoint(last, model, cfg, buffer.tasks, train_state={
-            "step": step, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()})
+            "step": step, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()},
+            extra={"fps": buffer.fps} if buffer.fps else None)  # the policy's control rate
 
     log = (out / "log.jsonl").open("a") if rank == 0 else None
     bar = None
