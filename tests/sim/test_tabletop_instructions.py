@@ -52,7 +52,7 @@ def test_task_splits_ask_only_for_their_combinations():
             for seed in range(30):
                 env.reset(seed=seed)
                 u = env.unwrapped
-                asked = (u.world.object_colors[u.target_object], so_arm.TABLETOP_OBJECTS[u.target_object][0],
+                asked = (u.world.object_colors[u.target_object], u.world.objects[u.target_object].shape,
                          so_arm.TABLETOP_CONTAINERS[u.container][0])
                 assert (asked in held) == wanted, (split, seed, asked)
         finally:

@@ -82,7 +82,10 @@ def test_dagger_keeps_the_policy_driven_episode_with_expert_labels(tmp_path, tin
     cfg = tiny_model
     cfg.cameras, cfg.state_dim, cfg.action_dim = list(tabletop_data.CAMERAS), 6, 6
     cfg.action_space, cfg.relative_dims = "joint_position", 5
-    ckpt = save_checkpoint(tmp_path / "ckpt", VLANet(cfg), VLAConfig(model=cfg), ["t"])
+    from embodied_stack.sim.tabletop import TabletopConfig
+
+    fps = round(1 / TabletopConfig.from_yaml().control_dt)  # what training on this world's demos stores
+    ckpt = save_checkpoint(tmp_path / "ckpt", VLANet(cfg), VLAConfig(model=cfg), ["t"], extra={"fps": fps})
     policy = VLAPolicy(str(ckpt), threads=1)
     n = tabletop_data.generate(str(tmp_path / "ds"), episodes=1, seed=11, policy=policy)
     ds = LeRobotDataset(tmp_path / "ds")

@@ -77,7 +77,7 @@ class TabletopExpert:
         closest to the natural yaw so the wrist roll stays small."""
         pos = self.world.object_position(name)
         natural = self.natural_yaw(pos[:2])
-        if so_arm.TABLETOP_OBJECTS[name][0] != "cube":
+        if self.world.objects[name].shape != "cube":
             return natural
         base = self.world.object_yaw(name)
         options = [base + k * np.pi / 2 for k in range(4)]
@@ -116,7 +116,7 @@ class PushExpert(TabletopExpert):
         obj = self.world.object_position(self.env.target_object)[:2]
         to_goal = self.env.goal[:2] - obj
         u = to_goal / max(float(np.linalg.norm(to_goal)), 1e-6)
-        radius = max(so_arm.TABLETOP_OBJECTS[self.env.target_object][1][:2]) / 2
+        radius = max(self.world.objects[self.env.target_object].size[:2]) / 2
         return obj, u, radius
 
     def _paddle_yaw(self, u: np.ndarray, at: np.ndarray) -> float:

@@ -60,13 +60,8 @@ SCENE_CAMERA = "scene"
 CAMERAS: tuple[str, ...] = (WRIST_CAMERA, SCENE_CAMERA)
 
 # --- tabletop world ---------------------------------------------------------------------
-#: Graspable objects: body name -> (shape label from vocab.SHAPES, full extents in m).
-TABLETOP_OBJECTS: dict[str, tuple[str, tuple[float, float, float]]] = {
-    "cube_a": ("cube", (0.032, 0.032, 0.032)),
-    "cube_b": ("cube", (0.032, 0.032, 0.032)),
-    "cylinder_a": ("cylinder", (0.032, 0.032, 0.044)),
-    "sphere_a": ("sphere", (0.036, 0.036, 0.036)),
-}
+# The graspable objects are not constants: each tabletop world has its own set (its config's
+# ``objects``, read as ``TabletopWorld.objects``; the default four are tabletop.DEFAULT_OBJECTS).
 #: Containers: body name -> (label, inner half-width in m (radius for the bowl), wall height in m).
 TABLETOP_CONTAINERS: dict[str, tuple[str, float, float]] = {
     "bowl": ("bowl", 0.054, 0.04),

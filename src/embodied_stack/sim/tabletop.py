@@ -10,6 +10,10 @@ friction/mass) is driven by :class:`RandomizationConfig` from
 ``config/sim/tabletop.yaml`` and by one ``numpy`` generator seeded in
 :meth:`TabletopWorld.reset`, so a seed fixes everything: the same seed gives the
 same scene and, with the same actions, the same trajectory.
+
+Which objects can be grasped is a property of the world, not of the code: the config's
+``objects`` (default :data:`DEFAULT_OBJECTS`, the four of ``sim/worlds/tabletop.xml``) names
+them, and ``config/sim/tabletop_clutter.yaml`` loads a world with six.
 """
 
 from __future__ import annotations
@@ -24,14 +28,35 @@ import numpy as np
 from embodied_stack import paths
 from embodied_stack.config import ConfigError, from_dict, load_yaml
 from embodied_stack.hardware import CameraFrame, JointCommand, Robot, RobotState
-from embodied_stack.language.vocab import COLORS
+from embodied_stack.language.vocab import COLORS, SHAPES
 from embodied_stack.sim import so_arm
 from embodied_stack.sim.judge import inside_container
 from embodied_stack.sim.rendering import CameraRig
 from embodied_stack.sim.world import GroundTruthObject, SimWorld
 
 DEFAULT_CONFIG = Path("config/sim/tabletop.yaml")
-DEFAULT_COLORS = ("red", "green", "blue", "yellow")  # object colours when colour randomisation is off
+#: Object colours when colour randomisation is off, the first one per object in the world's order (the
+#: default four: red, green, blue, yellow); one per vocab colour, as many as a world may have objects.
+DEFAULT_COLORS = ("red", "green", "blue", "yellow", "orange", "purple", "white", "black")
+
+
+@dataclass(frozen=True)
+class TabletopObject:
+    """A graspable object of a tabletop world; its MJCF body, freejoint and geom all carry the name it
+    is listed under (``TabletopConfig.objects``)."""
+
+    shape: str  # label from vocab.SHAPES: the word instructions and perception use for it
+    size: tuple[float, float, float]  # full extents, m (TabletopWorld checks them against the MJCF geom)
+
+
+#: The default world's objects (sim/worlds/tabletop.xml). Their order is the order of placement and
+#: of the colour draw, so it is part of what a seed means: keep it.
+DEFAULT_OBJECTS: dict[str, TabletopObject] = {
+    "cube_a": TabletopObject("cube", (0.032, 0.032, 0.032)),
+    "cube_b": TabletopObject("cube", (0.032, 0.032, 0.032)),
+    "cylinder_a": TabletopObject("cylinder", (0.032, 0.032, 0.044)),
+    "sphere_a": TabletopObject("sphere", (0.036, 0.036, 0.036)),
+}
 
 
 @dataclass
@@ -75,10 +100,19 @@ class TabletopConfig:
     camera_depth: bool = True
     workspace: WorkspaceConfig = field(default_factory=WorkspaceConfig)
     randomization: RandomizationConfig = field(default_factory=RandomizationConfig)
+    #: graspable objects: MJCF name -> shape and size; each gets its own colour, so at most len(COLORS)
+    objects: dict[str, TabletopObject] = field(default_factory=lambda: dict(DEFAULT_OBJECTS))
 
     @classmethod
     def from_yaml(cls, path: str | Path = DEFAULT_CONFIG) -> TabletopConfig:
+        """Load a world config. ``extends: <path>`` starts from another file and overrides its
+        top-level keys (a variant world states only what differs, so the two cannot drift apart)."""
         data = load_yaml(path) or {}
+        base = data.pop("extends", None)
+        if base is not None:
+            if Path(paths.resolve(base)) == Path(paths.resolve(path)):
+                raise ConfigError(f"{path}: extends itself")
+            data = {**(load_yaml(base) or {}), **data}
         return cls.from_mapping(data, source=str(path))
 
     @classmethod
@@ -87,6 +121,8 @@ class TabletopConfig:
         ws = from_dict(WorkspaceConfig, _tuples(data.pop("workspace", {}) or {}), f"{source}: workspace")
         rnd = from_dict(RandomizationConfig, _tuples(data.pop("randomization", {}) or {}),
                         f"{source}: randomization")
+        if "objects" in data:
+            data["objects"] = _objects(data["objects"], source)
         cfg = from_dict(cls, {**data, "workspace": ws, "randomization": rnd}, source)
         if not cfg.control_dt > 0:
             raise ConfigError(f"{source}: control_dt must be > 0 s, got {cfg.control_dt}")
@@ -99,6 +135,30 @@ class TabletopConfig:
 def _tuples(d: dict[str, Any]) -> dict[str, Any]:
     """YAML gives lists where the dataclasses hold (low, high) tuples."""
     return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+
+
+def _objects(data: Any, source: str) -> dict[str, TabletopObject]:
+    """The YAML ``objects`` mapping (name -> {shape, size}), checked here because a wrong shape word or
+    one object too many would otherwise surface only as a bad instruction or a failed colour draw."""
+    if not isinstance(data, dict) or not data:
+        raise ConfigError(f"{source}: objects must be a non-empty mapping of MJCF name -> {{shape, size}}")
+    graspable = sorted(set(SHAPES) - {label for label, _, _ in so_arm.TABLETOP_CONTAINERS.values()})
+    out: dict[str, TabletopObject] = {}
+    for name, spec in data.items():
+        where = f"{source}: objects.{name}"
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{where}: expected {{shape: <word>, size: [x, y, z]}}, got {spec!r}")
+        obj = from_dict(TabletopObject, _tuples(spec), where)
+        if obj.shape not in graspable:
+            raise ConfigError(f"{where}: shape '{obj.shape}' is not a graspable shape of vocab.SHAPES "
+                              f"{graspable}")
+        if len(obj.size) != 3 or not all(isinstance(v, int | float) and v > 0 for v in obj.size):
+            raise ConfigError(f"{where}: size must be three positive extents in m, got {obj.size!r}")
+        out[str(name)] = TabletopObject(obj.shape, tuple(float(v) for v in obj.size))
+    if len(out) > len(COLORS):
+        raise ConfigError(f"{source}: {len(out)} objects, but each needs its own colour and vocab.COLORS "
+                          f"has {len(COLORS)}")
+    return out
 
 
 def yaw_quat_wxyz(yaw: float) -> np.ndarray:
@@ -206,8 +266,9 @@ class SimArm(Robot):
 
 
 class TabletopWorld(SimWorld):
-    """SO-arm on a table with four graspable objects (two cubes, a cylinder, a ball),
-    a bowl and a bin, all placed and coloured per :class:`TabletopConfig` at each reset.
+    """SO-arm on a table with graspable objects (:attr:`objects`, from the config; by default
+    two cubes, a cylinder and a ball), a bowl and a bin, all placed and coloured per
+    :class:`TabletopConfig` at each reset.
 
     Args:
         config: a :class:`TabletopConfig`, a path to its YAML, or None for
@@ -231,10 +292,11 @@ class TabletopWorld(SimWorld):
                           config.camera_depth)
         self.arm.connect()
         m = self.model
-        self._obj_body = {n: m.body(n).id for n in so_arm.TABLETOP_OBJECTS}
-        self._obj_geom = {n: m.geom(n).id for n in so_arm.TABLETOP_OBJECTS}
-        self._obj_qadr = {n: int(m.joint(n).qposadr[0]) for n in so_arm.TABLETOP_OBJECTS}
-        self._obj_vadr = {n: int(m.joint(n).dofadr[0]) for n in so_arm.TABLETOP_OBJECTS}
+        self._check_objects()
+        self._obj_body = {n: m.body(n).id for n in self.objects}
+        self._obj_geom = {n: m.geom(n).id for n in self.objects}
+        self._obj_qadr = {n: int(m.joint(n).qposadr[0]) for n in self.objects}
+        self._obj_vadr = {n: int(m.joint(n).dofadr[0]) for n in self.objects}
         self._container_body = {n: m.body(n).id for n in so_arm.TABLETOP_CONTAINERS}
         self._goal_body = m.body(so_arm.GOAL_MARKER).id
         self._goal_geom = m.geom(so_arm.GOAL_MARKER).id
@@ -247,9 +309,14 @@ class TabletopWorld(SimWorld):
             "geom_rgba": m.geom_rgba.copy(), "body_pos": m.body_pos.copy(),
         }
         self.rng = np.random.default_rng()
-        self.object_colors: dict[str, str] = dict(zip(so_arm.TABLETOP_OBJECTS, DEFAULT_COLORS, strict=True))
+        self.object_colors: dict[str, str] = dict(zip(self.objects, DEFAULT_COLORS, strict=False))
         self.goal_visible = False
         self.reset(seed=None)
+
+    @property
+    def objects(self) -> dict[str, TabletopObject]:
+        """The graspable objects of this world (name -> shape and size), in the order they are placed."""
+        return self.config.objects
 
     # --- SimWorld --------------------------------------------------------------------------
     @property
@@ -353,14 +420,31 @@ class TabletopWorld(SimWorld):
 
     def ground_truth_objects(self) -> list[GroundTruthObject]:
         out = []
-        for name, (label, size) in so_arm.TABLETOP_OBJECTS.items():
-            out.append(self._gt(name, label, self.object_colors[name], np.array(size)))
+        for name, obj in self.objects.items():
+            out.append(self._gt(name, obj.shape, self.object_colors[name], np.array(obj.size)))
         for name, (label, half, height) in so_arm.TABLETOP_CONTAINERS.items():
             color = "white" if name == "bowl" else "blue"
             out.append(self._gt(name, label, color, np.array([2 * half, 2 * half, height])))
         return out
 
     # --- internals -------------------------------------------------------------------------
+    def _check_objects(self) -> None:
+        """Every configured object is in the MJCF (body, freejoint, geom of its name) with the
+        configured extents: the config and the model file describe the same objects twice."""
+        m = self.model
+        for name, obj in self.objects.items():
+            try:
+                geom = m.geom(name).id
+                m.body(name)
+                m.joint(name)
+            except KeyError as e:
+                raise ConfigError(f"{self.config.model} has no object '{name}' (a body, freejoint and geom "
+                                  "of that name), which the config's objects list") from e
+            extents = 2.0 * m.geom_aabb[geom, 3:]
+            if not np.allclose(extents, obj.size, atol=1e-6):
+                raise ConfigError(f"object '{name}': the config's size {list(obj.size)} m differs from the "
+                                  f"extents of its geom in {self.config.model}, {extents.round(4).tolist()}")
+
     def _body_id(self, name: str) -> int:
         if name in self._obj_body:
             return self._obj_body[name]
@@ -377,7 +461,7 @@ class TabletopWorld(SimWorld):
     def _randomize_physics(self) -> None:
         lo, hi = self.config.randomization.friction_scale
         mlo, mhi = self.config.randomization.mass_scale
-        for name in so_arm.TABLETOP_OBJECTS:
+        for name in self.objects:
             self.model.geom_friction[self._obj_geom[name], 0] *= self.rng.uniform(lo, hi)
             scale = self.rng.uniform(mlo, mhi)
             self.model.body_mass[self._obj_body[name]] *= scale
@@ -404,11 +488,11 @@ class TabletopWorld(SimWorld):
             self.model.cam_quat[i] = q
 
     def _assign_colors(self, randomize: bool) -> None:
-        names = list(so_arm.TABLETOP_OBJECTS)
+        names = list(self.objects)
         if randomize:
             colors = list(self.rng.choice(list(COLORS), size=len(names), replace=False))
         else:
-            colors = list(DEFAULT_COLORS)
+            colors = list(DEFAULT_COLORS[:len(names)])
         self.object_colors = {n: str(c) for n, c in zip(names, colors, strict=True)}
         for n, c in self.object_colors.items():
             self.model.geom_rgba[self._obj_geom[n], :3] = COLORS[c].rgb
@@ -424,7 +508,7 @@ class TabletopWorld(SimWorld):
 
     def _place_objects(self, randomize: bool) -> None:
         ws = self.config.workspace
-        names = list(so_arm.TABLETOP_OBJECTS)
+        names = list(self.objects)
         if randomize:
             layout = self._sample_layout(len(names))
             yaws = self.rng.uniform(-np.pi, np.pi, size=len(names))
@@ -433,7 +517,7 @@ class TabletopWorld(SimWorld):
             azs = np.linspace(*ws.object_azimuth, len(names)) * 0.8
             layout, yaws = [np.array([r * np.cos(a), r * np.sin(a)]) for a in azs], np.zeros(len(names))
         for name, xy, yaw in zip(names, layout, yaws, strict=True):
-            height = so_arm.TABLETOP_OBJECTS[name][1][2]
+            height = self.objects[name].size[2]
             adr = self._obj_qadr[name]
             self.data.qpos[adr:adr + 3] = (xy[0], xy[1], height / 2 + 1e-4)
             self.data.qpos[adr + 3:adr + 7] = yaw_quat_wxyz(yaw)

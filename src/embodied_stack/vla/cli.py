@@ -55,6 +55,8 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--latency-steps", type=int, default=0, choices=(0, 1),
                    help="tabletop: control periods before a chunk is first used (0: ready at the tick of the "
                         "frame it came from, the node's chunk-driven mode; 1: one period later)")
+    p.add_argument("--world", help="tabletop: the world's YAML (default config/sim/tabletop.yaml; "
+                   "config/sim/tabletop_clutter.yaml: six objects, two more distractors than in training)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy machine)")
     p.add_argument("--workers", type=int, default=1,
                    help="Meta-World: evaluate tasks in this many processes (one torch thread each)")
@@ -80,7 +82,7 @@ def _eval(args: argparse.Namespace) -> int:
                                  tasks=args.tasks.split(",") if args.tasks else None,
                                  query_every=args.query_every, goal_source=args.goal_source,
                                  latency_steps=args.latency_steps, tasks_split=args.combinations,
-                                 workers=args.workers, **hold)
+                                 workers=args.workers, world_config=args.world, **hold)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=2)

@@ -188,7 +188,8 @@ GOAL_SOURCES = ("perception", "oracle")
 def evaluate_tabletop(policy: VLAPolicy, episodes: int, seed: int, video_dir: str | None = None,
                       videos: int = 3, language: str = "both", goal_source: str = "perception",
                       success_hold_s: float | None = None, timing: RolloutTiming = DEFAULT_TIMING,
-                      calibrated_camera: bool | None = None, tasks: str = "seen", log=print) -> dict:
+                      calibrated_camera: bool | None = None, tasks: str = "seen",
+                      world_config: str | None = None, log=print) -> dict:
     """Held-out tabletop episodes, run by the node's ``PolicyRunner`` through ``vla.rollout`` (the
     node's clamps, chunking and ensembling; ``timing`` says when chunks land). For a policy with a goal
     input, ``goal_source="perception"`` grounds each instruction with our perception pipeline on an RGB-D
@@ -197,7 +198,9 @@ def evaluate_tabletop(policy: VLAPolicy, episodes: int, seed: int, video_dir: st
     the scene camera at its nominal pose, which is what perception's extrinsics say; False jitters it
     per scene (training's randomisation) while perception still assumes the nominal pose. ``tasks``:
     the (colour, shape, container) combinations asked for, ``"seen"`` (those demonstrations ask for)
-    or ``"compositional"`` (only those they never ask for, ``sim.instructions.COMPOSITIONAL_HELD_OUT``)."""
+    or ``"compositional"`` (only those they never ask for, ``sim.instructions.COMPOSITIONAL_HELD_OUT``).
+    ``world_config``: the world's YAML (None: the default four objects; config/sim/tabletop_clutter.yaml:
+    six, i.e. two more distractors than demonstrations ever showed)."""
     from embodied_stack.vla.grounded_goal import PerceptionGoal
     from embodied_stack.vla.tabletop_data import make_env, oracle_goal, stack_calibrated_cameras
 
@@ -205,7 +208,8 @@ def evaluate_tabletop(policy: VLAPolicy, episodes: int, seed: int, video_dir: st
         raise ValueError(f"goal_source {goal_source!r} unknown; use one of {GOAL_SOURCES}")
     # the scene camera as the sim_tabletop stack keeps it: perception grounds with the configured extrinsics
     calibrated = stack_calibrated_cameras() if calibrated_camera is None else calibrated_camera
-    env = make_env("eval", language, success_hold_s=success_hold_s, calibrated_camera=calibrated, tasks=tasks)
+    env = make_env("eval", language, success_hold_s=success_hold_s, calibrated_camera=calibrated, tasks=tasks,
+                   world_config=world_config)
     success_hold_s = env.unwrapped.success_hold_s
     perceive = None
     if policy.goal_dim and goal_source == "perception":
@@ -260,13 +264,14 @@ def evaluate_tabletop(policy: VLAPolicy, episodes: int, seed: int, video_dir: st
     if policy.goal_dim:
         log(f"goal from {goal_source}; grounding failures: {grounding_failures}/{episodes}")
     camera = "calibrated (nominal pose)" if calibrated else "jittered, uncalibrated"
-    log(f"tasks: {tasks} combinations; camera {camera}")
+    log(f"tasks: {tasks} combinations among {len(env.unwrapped.world.objects)} objects "
+        f"({world_config or 'the default world'}); camera {camera}")
     log(f"success = released in the container for {success_hold_s:.1f} s of sim time; run by the node's "
         f"PolicyRunner at {runner.cfg.control_rate_hz:g} Hz, chunks first used {timing.latency_steps} "
         "period(s) after their frame")
     return {"per_task": per_task, "mean_success": wins / episodes, "ci95": [lo, hi], "episodes": episodes,
             "success_hold_s": success_hold_s, "latency_steps": timing.latency_steps,
-            "calibrated_camera": calibrated, "tasks": tasks,
+            "calibrated_camera": calibrated, "tasks": tasks, "objects": len(env.unwrapped.world.objects),
             "goal_source": goal_source if policy.goal_dim else None, "grounding_failures": grounding_failures}
 
 
@@ -280,7 +285,7 @@ def evaluate_checkpoint(checkpoint: str, suite: str, episodes: int, seed: int, v
                         paraphrased: bool = False, tasks: list[str] | None = None, query_every: int = 1,
                         goal_source: str = "perception", success_hold_s: float | None = None,
                         latency_steps: int = 0, tasks_split: str = "seen", workers: int = 1,
-                        log=print) -> dict:
+                        world_config: str | None = None, log=print) -> dict:
     """Evaluate a checkpoint folder on a named suite; returns per-task and mean success."""
     policy = VLAPolicy(checkpoint)
     if suite.startswith("metaworld-"):
@@ -292,5 +297,5 @@ def evaluate_checkpoint(checkpoint: str, suite: str, episodes: int, seed: int, v
     if suite == "tabletop":
         return evaluate_tabletop(policy, episodes, seed, video_dir, goal_source=goal_source,
                                  success_hold_s=success_hold_s, timing=RolloutTiming(latency_steps),
-                                 tasks=tasks_split, log=log)
+                                 tasks=tasks_split, world_config=world_config, log=log)
     raise ValueError(f"unknown suite {suite!r}; choose one of {suites()}")

@@ -40,7 +40,7 @@ JOINTS = ["shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_ro
 
 
 def make_env(split: str = "train", language: str = "both", success_hold_s: float | None = None,
-             calibrated_camera: bool = False, tasks: str = "seen"):
+             calibrated_camera: bool = False, tasks: str = "seen", world_config: str | None = None):
     """The tabletop pick-and-place env as demos and evaluation run it. ``split``: the phrasings
     ("train" | "eval", ``sim.instructions.SPLITS``); ``tasks``: which (colour, shape, container)
     combinations are asked for (``sim.instructions.TASK_SPLITS``: demonstrations and the
@@ -49,7 +49,8 @@ def make_env(split: str = "train", language: str = "both", success_hold_s: float
     in the container.
     ``calibrated_camera``: the scene camera stays at its nominal pose (the extrinsics the robot
     description and perception's config give), as the sim bridge keeps it (``calibrated_cameras``);
-    False keeps the world's camera-pose randomisation (training data)."""
+    False keeps the world's camera-pose randomisation (training data). ``world_config``: the world's
+    YAML (None: config/sim/tabletop.yaml; config/sim/tabletop_clutter.yaml has six objects, not four)."""
     os.environ.setdefault("MUJOCO_GL", "egl")  # before anything imports MuJoCo
     import gymnasium as gym
 
@@ -58,7 +59,7 @@ def make_env(split: str = "train", language: str = "both", success_hold_s: float
     from embodied_stack.sim.tabletop import TabletopConfig
 
     success_hold_s = SUCCESS_HOLD_S if success_hold_s is None else success_hold_s
-    world = TabletopConfig.from_yaml()
+    world = TabletopConfig.from_yaml() if world_config is None else TabletopConfig.from_yaml(world_config)
     if calibrated_camera:
         world.randomization.camera_pose = False
     return gym.make(ENV_ID, obs_mode="scene+wrist", image_size=IMAGE_SIZE, language=language,

@@ -141,7 +141,7 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray], abc.ABC):
             obs["instruction"] = spaces.Text(INSTRUCTION_MAX_LENGTH, charset=charset())
         self.observation_space = spaces.Dict(obs)
 
-        self.target_object = next(iter(so_arm.TABLETOP_OBJECTS))
+        self.target_object = next(iter(self.world.objects))
         self.goal = np.zeros(3)
         self.instruction: Instruction | None = None
 
@@ -256,7 +256,7 @@ class TabletopEnv(gym.Env[dict[str, Any], np.ndarray], abc.ABC):
                 "target_object": self.target_object, **terms}
 
     def _object_shape(self, name: str) -> str:
-        return so_arm.TABLETOP_OBJECTS[name][0]
+        return self.world.objects[name].shape
 
     def _object_half_height(self, name: str) -> float:
-        return so_arm.TABLETOP_OBJECTS[name][1][2] / 2.0
+        return self.world.objects[name].size[2] / 2.0

@@ -14,7 +14,7 @@ class TabletopPickPlaceEnv(TabletopEnv):
     ("put the red cube in the bowl" / "把红色方块放进碗里").
 
     ## Description
-    Same scene as Reach; the target is any of the four objects, the place the bowl
+    Same scene as Reach; the target is any of the world's objects, the place the bowl
     (left of the arm) or the bin (right), both drawn uniformly -- among the (colour, shape,
     container) combinations of ``task_split`` (``sim.instructions.TASK_SPLITS``): ``"all"``,
     ``"seen"`` (all but the compositional hold-out: demonstrations and in-distribution evaluation)
@@ -61,10 +61,10 @@ class TabletopPickPlaceEnv(TabletopEnv):
 
     def _sample_task(self) -> Instruction | None:
         if self.task_split == "all":
-            self.target_object = str(self.np_random.choice(list(so_arm.TABLETOP_OBJECTS)))
+            self.target_object = str(self.np_random.choice(list(self.world.objects)))
             self.container = str(self.np_random.choice(list(so_arm.TABLETOP_CONTAINERS)))
         else:  # the (object, container) pairs of this scene that the split asks for
-            options = [(o, c) for o in so_arm.TABLETOP_OBJECTS for c in so_arm.TABLETOP_CONTAINERS
+            options = [(o, c) for o in self.world.objects for c in so_arm.TABLETOP_CONTAINERS
                        if task_allowed(self.task_split, self.world.object_colors[o], self._object_shape(o),
                                        so_arm.TABLETOP_CONTAINERS[c][0])]
             if not options:

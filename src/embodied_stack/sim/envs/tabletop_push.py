@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from embodied_stack.sim import so_arm
 from embodied_stack.sim.envs.tabletop_base import TabletopEnv
 from embodied_stack.sim.instructions import Instruction, sample_instruction
 
@@ -56,7 +55,7 @@ class TabletopPushEnv(TabletopEnv):
         self.success_bonus, self.ctrl_cost_weight = success_bonus, ctrl_cost_weight
 
     def _sample_task(self) -> Instruction:
-        candidates = [n for n, (shape, _) in so_arm.TABLETOP_OBJECTS.items() if shape in PUSHABLE]
+        candidates = [n for n, obj in self.world.objects.items() if obj.shape in PUSHABLE]
         order = [str(n) for n in self.np_random.permutation(candidates)]
         for name in order:  # the first object with a clear push to somewhere in the workspace
             goal = self._sample_goal(name, clear=True)
@@ -77,7 +76,7 @@ class TabletopPushEnv(TabletopEnv):
         ``clear``, only one whose push leaves other objects and the containers untouched."""
         ws = self.world.config.workspace
         obj = self.world.object_position(name)[:2]
-        objects = [self.world.object_position(n)[:2] for n in so_arm.TABLETOP_OBJECTS if n != name]
+        objects = [self.world.object_position(n)[:2] for n in self.world.objects if n != name]
         for _ in range(100):
             ang = self.np_random.uniform(-np.pi, np.pi)
             u = np.array([np.cos(ang), np.sin(ang)])

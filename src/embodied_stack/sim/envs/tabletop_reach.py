@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from embodied_stack.sim import so_arm
 from embodied_stack.sim.envs.tabletop_base import TabletopEnv
 from embodied_stack.sim.instructions import Instruction, sample_instruction
 
@@ -14,9 +13,9 @@ class TabletopReachEnv(TabletopEnv):
     ("reach the red cube" / "移动到红色方块上方").
 
     ## Description
-    An SO-arm (5 joints + parallel gripper) faces four objects (two cubes, a
-    cylinder, a ball) in random colours and poses. The target is the point
-    ``hover_height`` above the top of one of them, drawn uniformly.
+    An SO-arm (5 joints + parallel gripper) faces the world's objects (by default four: two
+    cubes, a cylinder, a ball; ``world_config`` may load more) in random colours and poses. The
+    target is the point ``hover_height`` above the top of one of them, drawn uniformly.
 
     Action and observation spaces: see :class:`TabletopEnv` (the ``"goal"`` observation's
     last three values are the reach point).
@@ -55,7 +54,7 @@ class TabletopReachEnv(TabletopEnv):
             distance_weight, success_bonus, ctrl_cost_weight)
 
     def _sample_task(self) -> Instruction:
-        self.target_object = str(self.np_random.choice(list(so_arm.TABLETOP_OBJECTS)))
+        self.target_object = str(self.np_random.choice(list(self.world.objects)))
         self.goal = self._target_point()
         return sample_instruction(self.family, self.np_random, self.world.object_colors[self.target_object],
                                   self._object_shape(self.target_object), language=self.language,
