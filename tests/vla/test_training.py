@@ -113,3 +113,18 @@ def test_auxiliary_targets_train_and_must_match_aux_dim(tiny_config, encoder, tm
     tiny_config.model.aux_dim = 4
     with pytest.raises(ValueError, match="aux_dim"):
         DemoBuffer.from_datasets(data.datasets, tiny_config.model, data.aux_features)
+
+
+def test_command_line_overrides_are_checked_like_the_yaml():
+    """``train vla --set section.key=value`` (how a further MT50 round turned the shift augmentation off):
+    the value is parsed and validated as the YAML would be; a typo is an error, never a silent no-op."""
+    from embodied_stack.vla.cli import _override
+    from embodied_stack.vla.config import load_config
+
+    cfg = load_config("config/vla/metaworld_mt50.yaml")
+    _override(cfg, "data.shift_px=0")
+    _override(cfg, "model.image_size=[96, 96]")
+    assert cfg.data.shift_px == 0 and cfg.model.image_size == (96, 96)
+    for bad in ("data.shiftpx=0", "shift_px=0", "data.shift_px", "model.relative_dims=9"):
+        with pytest.raises(SystemExit):
+            _override(cfg, bad)

@@ -13,6 +13,10 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true", help="continue from <output_dir>/last")
     p.add_argument("--output-dir", help="override train.output_dir")
     p.add_argument("--steps", type=int, help="override train.steps")
+    p.add_argument("--init-from", help="override train.init_from: start from this checkpoint's weights and "
+                   "statistics with a new schedule (a further training round)")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override one config value (YAML syntax), e.g. --set data.shift_px=0; repeatable")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bar (log.jsonl is still written)")
 
 
@@ -25,9 +29,39 @@ def _train(args: argparse.Namespace) -> int:
         cfg.train.output_dir = args.output_dir
     if args.steps:
         cfg.train.steps = args.steps
+    if args.init_from:
+        cfg.train.init_from = args.init_from
+    for item in args.set:
+        _override(cfg, item)
     path = train(cfg, resume=args.resume, progress=not args.no_progress)
     print(f"checkpoint: {path}")
     return 0
+
+
+def _override(cfg, item: str) -> None:
+    """Apply one ``section.key=value`` override (value parsed as YAML) to a VLAConfig, checked like
+    the YAML file: an unknown section or key is an error, not a silent no-op."""
+    import dataclasses
+
+    import yaml
+
+    from embodied_stack.config import ConfigError
+    from embodied_stack.vla.config import config_from_dict, config_to_dict
+
+    path, sep, text = item.partition("=")
+    section, dot, key = path.partition(".")
+    if not sep or not dot:
+        raise SystemExit(f"--set {item!r}: expected SECTION.KEY=VALUE, e.g. data.shift_px=0")
+    data = config_to_dict(cfg)
+    if section not in data or key not in data[section]:
+        raise SystemExit(f"--set {item!r}: no {path} in the config; sections: {sorted(data)}")
+    data[section][key] = yaml.safe_load(text)
+    try:
+        new = config_from_dict(data, source=f"--set {item}")
+    except ConfigError as e:
+        raise SystemExit(str(e)) from e
+    for f in dataclasses.fields(cfg):
+        setattr(cfg, f.name, getattr(new, f.name))
 
 
 def _eval_args(p: argparse.ArgumentParser) -> None:
