@@ -83,3 +83,19 @@ def test_parallel_evaluation_runs_each_task_in_a_worker_and_reports_in_suite_ord
     assert list(result["per_task"]) == list(tasks) and result["episodes"] == 2
     assert sum("tasks)" in line for line in lines) == 2  # one progress line per finished worker task
     assert set(result["per_group"]) == {"easy"}
+
+
+def test_shipped_mt50_checkpoint_solves_easy_held_out_layouts():
+    """The shipped MT50 policy (checkpoints/vla_metaworld_mt50: 61.2 % on MT50, 10/10 on these two tasks)
+    on held-out layouts of two easy tasks; fewer successes mean the checkpoint, the rendering (RenderSpec
+    must stay what it was trained on) or the episode loop regressed."""
+    from embodied_stack import paths
+    from embodied_stack.vla.evaluate import evaluate_metaworld
+    from embodied_stack.vla.policy import VLAPolicy
+
+    ckpt = paths.checkpoints_dir() / "vla_metaworld_mt50"
+    if not (ckpt / "model.safetensors").is_file():
+        pytest.skip("no shipped checkpoint in checkpoints/vla_metaworld_mt50")
+    result = evaluate_metaworld(VLAPolicy(str(ckpt), threads=1), ("button-press-v3", "drawer-close-v3"),
+                                episodes=2, seed=0, log=lambda _m: None)
+    assert result["episodes"] == 4 and result["mean_success"] >= 3 / 4, result
