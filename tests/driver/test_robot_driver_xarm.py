@@ -120,8 +120,9 @@ def test_robot_driver_drives_an_emulated_xarm(tmp_path):
         assert reply.success, reply.message
         assert emu.error_code == 0 and emu.mode == 1
         d.until(lambda: d.level == 0 and d.diag.get("fault") == "", message="fault not cleared")
-        d.send(stopped + [0.1, 0, 0, 0, 0, 0], 0.5)
-        d.until(lambda: d.q[0] > stopped[0] + 0.09, message="no motion after clear_errors")
+        # streamed, as a policy commands: one trajectory delivered late under load (it ended 0.96 s
+        # before the driver saw it in one CI run) is rightly refused as stale; the next one moves the arm
+        d.stream_until(stopped + [0.1, 0, 0, 0, 0, 0], lambda: d.q[0] > stopped[0] + 0.09)
 
         # 5. the link drops and the controller is gone: reported as device down, reconnected
         #    without restarting the node
@@ -135,8 +136,7 @@ def test_robot_driver_drives_an_emulated_xarm(tmp_path):
         before = emu.joint_positions
         d.joints.clear()
         d.until(lambda: d.joints and np.allclose(d.q, before, atol=1e-4), message="no state after reconnect")
-        d.send(before - [0.1, 0, 0, 0, 0, 0], 0.5)
-        d.until(lambda: d.q[0] < before[0] - 0.09, message="no motion after reconnecting")
+        d.stream_until(before - [0.1, 0, 0, 0, 0, 0], lambda: d.q[0] < before[0] - 0.09)
         assert proc.poll() is None, "the node restarted or died"
     finally:
         h.close()

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import random
+import sys
 import time
 from pathlib import Path
 
@@ -116,6 +117,13 @@ _worker_policy: VLAPolicy | None = None
 
 
 def _load_worker_policy(checkpoint: str) -> None:
+    # A spawned worker inherits the parent's sys.path. If the parent imported LeRobot (vla.adapters), that
+    # holds LeRobot's site folder, whose torchvision breaks transformers' import here (the parent survives
+    # it only through the adapter's torchvision stub); our checkpoints never need LeRobot.
+    from embodied_stack.vla.adapters.lerobot_policy import lerobot_site
+
+    site = str(lerobot_site())
+    sys.path[:] = [p for p in sys.path if p != site]
     global _worker_policy
     _worker_policy = VLAPolicy(checkpoint, threads=1)
 
