@@ -78,8 +78,7 @@ class DemoBuffer:
             ds = LeRobotDataset(paths.resolve(root), video_cache_episodes=1)
             if fps is not None and ds.meta.fps != fps:
                 raise ValueError(f"{root} was recorded at {ds.meta.fps} fps, the datasets before it at "
-                                 f"{fps}: "
-                                 "a policy has one control rate; train on datasets of one fps")
+                                 f"{fps}: a policy has one control rate; train on datasets of one fps")
             fps = ds.meta.fps
             feats = ds.meta.features
             for key, dim in (("observation.state", model.state_dim), ("action", model.action_dim)):

@@ -252,22 +252,22 @@ def generate(root: str, tasks: tuple[str, ...] = MT10_TASKS, episodes_per_task: 
                                              robot_type="sawyer")
         task = MetaWorldTask(name, seed=seed, render=render)
         try:
-            recorded, layout = 0, seed
-            while recorded < episodes_per_task:
-                if layout - seed >= 3 * episodes_per_task:
-                    raise RuntimeError(f"the scripted expert failed {name} on most layouts "
-                                       f"({recorded} of {layout - seed} succeeded)")
+            recorded = 0
+            for layout in range(seed, seed + 3 * episodes_per_task):
+                if recorded == episodes_per_task:
+                    break
                 try:
                     frames = list(expert_episode(task, seed=layout))
                 except RuntimeError:
                     continue
-                finally:
-                    layout += 1
                 for frame in frames:
                     writer.add_frame(frame, task=TASK_INSTRUCTIONS[name])
                 writer.save_episode()
-                written += 1
                 recorded += 1
+            if recorded < episodes_per_task:
+                raise RuntimeError(f"the scripted expert failed {name} on most layouts "
+                                   f"({recorded} of {3 * episodes_per_task} succeeded)")
+            written += recorded
         finally:
             task.close()
             writer.finalize()

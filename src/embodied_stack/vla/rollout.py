@@ -83,8 +83,7 @@ def control_rate(policy: Any, override_hz: float = 0.0) -> float:
     rate = getattr(policy, "control_rate_hz", None)
     if not rate:
         raise ValueError("this policy does not say the rate it was trained at (its checkpoint stores no "
-                         "fps); "
-                         "set the node's control_rate_hz to the fps of its training data")
+                         "fps); set the node's control_rate_hz to the fps of its training data")
     return float(rate)
 
 
